@@ -1,0 +1,1 @@
+"""bplight: simulator of the BPLight-CNN photonic training accelerator."""

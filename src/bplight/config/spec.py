@@ -1,0 +1,295 @@
+"""The hardware description: one validated, frozen config of a BPLight-CNN chip.
+
+Everything the numerical engine and the cost engine know about the chip is read from a
+:class:`HardwareSpec`. It splits the behaviour of a layer as aihwkit does — one
+:class:`ProductConfig` for each of the three matrix products of training (``forward``,
+``error`` = grad_input, ``weight_grad`` = grad_weight) and an :class:`UpdateConfig` for the
+memristor writes — but in physical units, so that costs can be derived from it.
+
+Numbers in the presets (``presets/*.yaml``) name their source; the defaults below are the
+``bplight-16b`` reference design and carry their source in the field description.
+Source keys are those of ``shared/REFERENCE-PARAMETERS.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bplight.config.components import ComponentsConfig
+from bplight.units import parse_quantity
+
+SCHEMA_VERSION = 1
+
+PHASES = ("forward", "error", "weight_grad")
+"""The three matrix products of training, in the order they run."""
+
+
+class _Frozen(BaseModel):
+    """Base of every config block: immutable, unknown keys rejected, SI floats."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_units(cls, data: Any) -> Any:
+        """Read quantity strings ("5 GHz", "-140 dB/Hz") of float fields as SI floats."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, field in cls.model_fields.items():
+            if name in out and isinstance(out[name], str) and _is_float_field(field.annotation):
+                out[name] = parse_quantity(out[name])
+        return out
+
+
+def _is_float_field(annotation: Any) -> bool:
+    text = str(annotation)
+    return annotation is float or text in ("float | None", "typing.Optional[float]")
+
+
+class ProductConfig(_Frozen):
+    """How one matrix product (forward, error or weight-gradient) runs on the photonic core.
+
+    The product is ``Y = A @ B.T``: ``A`` is the *input operand* (modulated onto the
+    wavelengths through DACs and modulators), ``B`` the *weight operand* (set on the rings
+    of a weight bank; signed by balanced detection). ``None`` for a resolution means "not
+    quantized" (the ``ideal`` preset).
+    """
+
+    analog: bool = Field(
+        True, description="Run this product on the photonic core; False runs it digitally "
+        "in float (plain PyTorch) and costs it on the digital units.")
+    input_bits: int | None = Field(
+        16, ge=2, le=32, description="Resolution of the input operand (sign + magnitude); "
+        "16 bits: the paper's resolution (BPLight-CNN abstract).")
+    weight_bits: int | None = Field(
+        16, ge=2, le=32, description="Resolution of the weight operand (sign + magnitude); "
+        "16 bits: the paper's resolution.")
+    dac_bits: int = Field(
+        1, ge=1, le=16, description="Bits per input slice, i.e. DAC resolution driving a "
+        "modulator. 1 bit: inputs streamed bit-serially as in ISAAC.")
+    ring_bits: int = Field(
+        2, ge=1, le=16, description="Weight bits realised by one ring (one slice of the "
+        "weight operand); 2 bits as in HolyLight's microdisks and ISAAC's cells.")
+    adc_bits: int | None = Field(
+        7, ge=1, le=16, description="ADC resolution reading each analog partial sum. "
+        "7 b reads a 16 x 1 b x 2 b partial sum (|sum| <= 48) exactly and is reachable at "
+        "5 GS/s (AQ: 8 b is RIN-limited there). None: ideal readout.")
+    adc_range: float = Field(
+        1.0, gt=0.0, le=1.0, description="ADC full scale as a fraction of the worst-case "
+        "partial sum (1.0: never clips). Below 1 trades clipping for finer steps.")
+    detector_noise: bool = Field(
+        True, description="Add photodetector shot, thermal and RIN noise to each pass.")
+    crosstalk: bool = Field(
+        True, description="Apply inter-channel crosstalk of the ring bank (CrossLight eq. 8).")
+    signed_inputs: Literal["two_pass", "offset"] = Field(
+        "two_pass", description="How a signed input operand is sent: 'two_pass' runs the "
+        "positive and negative parts as two passes (skipped when the operand has no "
+        "negative entries); 'offset' adds 2^(b-1) and subtracts a digitally computed "
+        "correction (one pass, one extra bit of magnitude).")
+
+    @property
+    def quantized(self) -> bool:
+        return self.input_bits is not None or self.weight_bits is not None or (
+            self.adc_bits is not None)
+
+
+class PhotonicConfig(_Frozen):
+    """The photonic MAC core: weight banks of microrings on WDM waveguides."""
+
+    wavelengths_per_bank: int = Field(
+        16, ge=1, le=128, description="Wavelengths (rings) one balanced detector sums: "
+        "the dot-product chunk along the reduction dimension. CrossLight: <=15-16 rings "
+        "per bank at 16-bit; DEAP allows up to 100 wavelengths.")
+    modulation_rate_hz: float = Field(
+        5e9, gt=0, le=100e9, description="Symbol rate of modulators, DAC and ADC: 5 GS/s "
+        "(DEAP-CNN DAC/ADC; LT 5 GHz).")
+    center_wavelength_m: float = Field(1550e-9, gt=1e-7, lt=1e-5, description="C band.")
+    channel_spacing_m: float = Field(
+        1e-9, gt=0, description="WDM channel spacing: >=1 nm (CrossLight).")
+    ring_q: float = Field(8000.0, gt=10, le=1e7, description="Loaded Q: 8000 (CrossLight).")
+    fsr_m: float = Field(18e-9, gt=0, description="Free spectral range: 18 nm (CrossLight).")
+
+    @model_validator(mode="after")
+    def _channels_fit_fsr(self) -> PhotonicConfig:
+        span = self.wavelengths_per_bank * self.channel_spacing_m
+        if span > self.fsr_m:
+            raise ValueError(
+                f"photonics.wavelengths_per_bank x channel_spacing = {span * 1e9:.3g} nm "
+                f"exceeds the ring FSR of {self.fsr_m * 1e9:.3g} nm; allowed: "
+                f"wavelengths_per_bank <= {int(self.fsr_m // self.channel_spacing_m)}")
+        return self
+
+
+class LaserConfig(_Frozen):
+    """Comb/laser source feeding the banks."""
+
+    wall_plug_efficiency: float = Field(
+        0.2, gt=0, le=1, description="Electrical-to-optical efficiency: 0.2 (LT, SimPhony).")
+    power_per_wavelength_w: float | None = Field(
+        None, gt=0, description="Optical power per wavelength at the laser output. None: "
+        "the least power that closes the link budget for the ADC resolution "
+        "(CrossLight eq. 7).")
+    max_power_per_wavelength_w: float = Field(
+        0.1, gt=0, description="Largest optical power per wavelength the source can give "
+        "(20 dBm: assumption, about the limit of on-chip nonlinear loss in silicon).")
+    rin_db_per_hz: float = Field(
+        -140.0, lt=0, description="Relative intensity noise: -140 dB/Hz (AQ).")
+    target_snr_db: float | None = Field(
+        None, gt=0, le=200, description="Detector SNR (at full-scale signal) the link "
+        "budget must reach; None: 6.02 x adc_bits + 1.76 dB, the SNR of the ADC "
+        "resolution (CrossLight eq. 7 sizes the laser for the detector sensitivity the "
+        "resolution needs).")
+
+
+class LinkConfig(_Frozen):
+    """Insertion losses along the worst optical path, laser to detector (dB, dB/m)."""
+
+    coupler_db: float = Field(1.6, ge=0, description="Edge coupler: 1.6 dB (AQ).")
+    waveguide_loss_db_per_m: float = Field(
+        100.0, ge=0, description="Propagation loss: 1 dB/cm (CrossLight).")
+    waveguide_length_m: float = Field(
+        5e-3, ge=0, description="Worst-path waveguide length: 5 mm (assumption; a core "
+        "of ~16-32 banks at ~100 um pitch plus routing).")
+    splitter_db: float = Field(0.13, ge=0, description="Per 1:2 splitter stage (CrossLight).")
+    combiner_db: float = Field(0.9, ge=0, description="WDM combiner (CrossLight).")
+    modulator_db: float = Field(0.72, ge=0, description="MR modulation loss (CrossLight).")
+    ring_through_db: float = Field(
+        0.02, ge=0, description="Per off-resonance ring passed (CrossLight MR through).")
+    weight_ring_db: float = Field(
+        0.72, ge=0, description="Insertion loss of the weighting ring at its operating "
+        "point (assumption: same as the MR modulation loss, CrossLight).")
+    margin_db: float = Field(1.0, ge=0, description="System margin: 1 dB (assumption).")
+
+
+class DetectorConfig(_Frozen):
+    """Balanced photodetector pair + TIA reading each bank."""
+
+    responsivity_a_per_w: float = Field(1.2, gt=0, le=2, description="1.2 A/W (AQ).")
+    dark_current_a: float = Field(35e-9, ge=0, description="35 nA (AQ).")
+    load_ohm: float = Field(50.0, gt=0, description="Load resistance 50 Ohm (AQ).")
+    temperature_k: float = Field(300.0, gt=0, description="Operating temperature (300 K).")
+    bandwidth_hz: float | None = Field(
+        None, gt=0, description="Electrical bandwidth; None: half the modulation rate "
+        "(Nyquist signalling, PHYSICS.md).")
+
+
+class MemristorConfig(_Frozen):
+    """ReRAM cells that store the weights and are written by the weight update."""
+
+    cell_bits: int = Field(
+        4, ge=1, le=8, description="Bits per memristor cell: 4-bit cells, 4 cells per "
+        "16-bit weight (PipeLayer).")
+    programming_noise: float = Field(
+        0.1, ge=0, le=2, description="Cycle-to-cycle programming error of a written cell, "
+        "standard deviation in units of one conductance level (assumption: write-verify "
+        "to within ~0.1 level; NeuroSim's sigma_c2c is quoted relative to the range).")
+    device_variation: float = Field(
+        0.0, ge=0, le=0.5, description="Device-to-device variation of the conductance "
+        "range, fraction (NeuroSim's sigma_d2d; 0 in the reference design: assumption).")
+    nonlinearity: float = Field(
+        0.0, ge=0, le=10, description="NeuroSim nonlinearity factor of the potentiation/"
+        "depression curve (0: linear). Applied to pulse updates of the lowest cell.")
+    g_on_s: float = Field(1e-4, gt=0, description="On conductance: 10 kOhm (MNSIM).")
+    g_off_s: float = Field(1e-6, gt=0, description="Off conductance: 1 MOhm (MNSIM).")
+    endurance_cycles: float = Field(1e6, gt=0, description="~1e6 writes (HfOx, Huang et al.).")
+
+    @model_validator(mode="after")
+    def _on_above_off(self) -> MemristorConfig:
+        if self.g_on_s <= self.g_off_s:
+            raise ValueError("memristor.g_on_s must exceed memristor.g_off_s")
+        return self
+
+
+class UpdateConfig(_Frozen):
+    """How a weight update ΔW = -η∇W is written into the memristor cells."""
+
+    memristor: bool = Field(
+        True, description="Write updates through the memristor model; False keeps exact "
+        "float weights (plain optimizer step).")
+    weight_bits: int = Field(
+        16, ge=2, le=32, description="Stored weight resolution (sign + magnitude): 16 bits.")
+    rounding: Literal["stochastic", "nearest"] = Field(
+        "stochastic", description="Rounding of the requested new weight to the stored grid; "
+        "stochastic keeps small updates unbiased.")
+    range_headroom: float = Field(
+        2.0, ge=1, le=100, description="Stored weight range = headroom x max|w| at "
+        "conversion (assumption); updates beyond it saturate.")
+
+
+class ArchitectureConfig(_Frozen):
+    """Counts of the chip's units (ISAAC-style tiles; ConvLight/LiteCON layout)."""
+
+    tiles: int = Field(64, ge=1, le=100000, description="Tiles per chip (assumption).")
+    cores_per_tile: int = Field(4, ge=1, le=1024, description="Photonic MAC cores per tile "
+                                "(assumption).")
+    banks_per_core: int = Field(
+        16, ge=1, le=1024, description="Weight banks per core; each bank is one row of "
+        "wavelengths_per_bank rings and one balanced detector (assumption).")
+    pipeline_layers: bool = Field(
+        True, description="Layer pipelining across tiles (ISAAC, PipeLayer, ConvLight).")
+
+
+class HardwareSpec(_Frozen):
+    """Complete description of one chip configuration.
+
+    ``mode`` is ``"fp32"`` (plain PyTorch, no hardware), ``"exact"`` (slice by slice,
+    chunk by chunk, ADC on every partial sum) or ``"fast"`` (error of statistically
+    equivalent size injected from the same Mapping).
+    """
+
+    schema_version: int = Field(SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
+    name: str = Field("custom", min_length=1, max_length=100)
+    description: str = ""
+    mode: Literal["fp32", "fast", "exact"] = "fast"
+    forward: ProductConfig = ProductConfig()
+    error: ProductConfig = ProductConfig()
+    weight_grad: ProductConfig = ProductConfig()
+    update: UpdateConfig = UpdateConfig()
+    photonics: PhotonicConfig = PhotonicConfig()
+    laser: LaserConfig = LaserConfig()
+    link: LinkConfig = LinkConfig()
+    detector: DetectorConfig = DetectorConfig()
+    memristor: MemristorConfig = MemristorConfig()
+    architecture: ArchitectureConfig = ArchitectureConfig()
+    components: ComponentsConfig = ComponentsConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _name_chars(cls, v: str) -> str:
+        if not all(c.isalnum() or c in "-_." for c in v):
+            raise ValueError("name may hold only letters, digits, '-', '_' and '.'")
+        return v
+
+    def product(self, phase: str) -> ProductConfig:
+        """The ProductConfig of ``phase`` (one of :data:`PHASES`)."""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}; allowed: {', '.join(PHASES)}")
+        return getattr(self, phase)
+
+    @property
+    def is_fp32(self) -> bool:
+        return self.mode == "fp32"
+
+    @property
+    def detector_bandwidth_hz(self) -> float:
+        """Electrical bandwidth of the detector (half the symbol rate unless set)."""
+        if self.detector.bandwidth_hz is not None:
+            return self.detector.bandwidth_hz
+        return self.photonics.modulation_rate_hz / 2.0
+
+    @property
+    def memristor_cells_per_weight(self) -> int:
+        """Cells per stored weight: ceil(magnitude bits / bits per cell), x2 for the
+        differential pair that stores the sign (PHYSICS.md, memristor weights)."""
+        return 2 * math.ceil((self.update.weight_bits - 1) / self.memristor.cell_bits)
+
+    def replace(self, **changes: Any) -> HardwareSpec:
+        """A validated copy with top-level blocks or fields replaced."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            data[key] = value.model_dump() if isinstance(value, BaseModel) else value
+        return HardwareSpec.model_validate(data)
