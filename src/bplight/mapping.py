@@ -86,6 +86,13 @@ class Mapping:
     full_scale: int = field(repr=False)
 
     @property
+    def input_code_bits(self) -> int | None:
+        """Magnitude bits of the signed input code (before any offset is added)."""
+        if self.input_magnitude_bits is None:
+            return None
+        return self.input_magnitude_bits - 1 if self.offset_encoding else self.input_magnitude_bits
+
+    @property
     def passes_per_chunk(self) -> int:
         """Analog passes for one output element and one K-chunk."""
         return self.input_slices * self.weight_slices * self.sign_passes
@@ -140,9 +147,54 @@ class Mapping:
         return self.full_scale
 
     @property
+    def integer_sums(self) -> bool:
+        """Whether each pass sums integer slice values (both operands quantized)."""
+        return self.input_magnitude_bits is not None and self.weight_magnitude_bits is not None
+
+    @property
+    def adc_clip(self) -> float:
+        """Largest |read| of the ADC, in slice units (inf for an ideal readout)."""
+        return math.inf if self.adc_bits is None else self.adc_range * self.full_scale
+
+    @property
+    def adc_step(self) -> float:
+        """ADC step in slice units; 0 for an ideal readout.
+
+        With integer sums the designer sets the step to one slice unit when the ADC has
+        enough codes (2^(b-1) - 1 >= adc_range·full_scale): noise-free reads are exact.
+        Otherwise the step is ``adc_range·full_scale / (2^(b-1) - 1)``.
+        """
+        if self.adc_bits is None:
+            return 0.0
+        codes = 2 ** (self.adc_bits - 1) - 1
+        if codes < 1:
+            return 2.0 * self.adc_clip
+        step = self.adc_clip / codes
+        return max(step, 1.0) if self.integer_sums else step
+
+    @property
     def needed_adc_bits(self) -> int:
         """Bits to read a pass exactly (sign + magnitude of the worst-case sum)."""
         return 1 + math.ceil(math.log2(self.full_scale + 1))
+
+    @property
+    def adc_read_bits(self) -> int:
+        """Resolution each pass is read at: ``adc_bits``, or for an ideal readout
+        (``adc_bits`` None) the bits an exact read needs (what the cost engine charges)."""
+        return self.adc_bits if self.adc_bits is not None else self.needed_adc_bits
+
+    @property
+    def weight_rows(self) -> int:
+        """Bank rows that hold one K-chunk of ``B``: one per (output, weight slice),
+        ``n·weight_slices``. A core with ``banks_per_core`` banks holds that many."""
+        return self.gemm.n * self.weight_slices
+
+    @property
+    def stream_length(self) -> int:
+        """Input symbols streamed through a bank while one K-chunk of ``B`` stays on its
+        rings: ``m·input_slices·sign_passes``. ``analog_passes`` = ``stream_length`` ×
+        ``weight_rows`` × ``k_chunks`` for an analog product."""
+        return self.gemm.m * self.input_slices * self.sign_passes
 
 
 def _magnitude_bits(bits: int | None, signed: bool, offset: bool) -> int | None:
@@ -161,7 +213,7 @@ def plan(gemm: GemmShape, spec: HardwareSpec) -> Mapping:
     analog = p.analog and not spec.is_fp32
     chunk = spec.photonics.wavelengths_per_bank
     k_chunks = math.ceil(gemm.k / chunk)
-    offset = gemm.input_signed and p.signed_inputs == "offset"
+    offset = gemm.input_signed and p.signed_inputs == "offset" and p.input_bits is not None
     in_mag = _magnitude_bits(p.input_bits, gemm.input_signed, offset)
     w_mag = _magnitude_bits(p.weight_bits, True, False)
     # Unquantized operands ("ideal") are sent as one analog value per symbol.

@@ -72,12 +72,13 @@ class ProductConfig(_Frozen):
         1, ge=1, le=16, description="Bits per input slice, i.e. DAC resolution driving a "
         "modulator. 1 bit: inputs streamed bit-serially as in ISAAC.")
     ring_bits: int = Field(
-        2, ge=1, le=16, description="Weight bits realised by one ring (one slice of the "
-        "weight operand); 2 bits as in HolyLight's microdisks and ISAAC's cells.")
+        1, ge=1, le=16, description="Weight bits realised by one ring (one slice of the "
+        "weight operand). 1 bit keeps a 16-wavelength partial sum within |sum| <= 16, "
+        "whose reads stay near-exact at 5 GS/s under the RIN cap (see the preset).")
     adc_bits: int | None = Field(
-        7, ge=1, le=16, description="ADC resolution reading each analog partial sum. "
-        "7 b reads a 16 x 1 b x 2 b partial sum (|sum| <= 48) exactly and is reachable at "
-        "5 GS/s (AQ: 8 b is RIN-limited there). None: ideal readout.")
+        6, ge=1, le=16, description="ADC resolution reading each analog partial sum "
+        "(sign + magnitude). 6 b reads a 16 x 1 b x 1 b partial sum (|sum| <= 16) in unit "
+        "steps. None: ideal readout.")
     adc_range: float = Field(
         1.0, gt=0.0, le=1.0, description="ADC full scale as a fraction of the worst-case "
         "partial sum (1.0: never clips). Below 1 trades clipping for finer steps.")
@@ -140,9 +141,14 @@ class LaserConfig(_Frozen):
         -140.0, lt=0, description="Relative intensity noise: -140 dB/Hz (AQ).")
     target_snr_db: float | None = Field(
         None, gt=0, le=200, description="Detector SNR (at full-scale signal) the link "
-        "budget must reach; None: 6.02 x adc_bits + 1.76 dB, the SNR of the ADC "
-        "resolution (CrossLight eq. 7 sizes the laser for the detector sensitivity the "
-        "resolution needs).")
+        "budget must reach. None: the SNR at which one ADC read of a pass errs with "
+        "probability read_error_rate (see photonics/link_budget.py); CrossLight eq. 7 sizes "
+        "the laser for the detector sensitivity the resolution needs.")
+    read_error_rate: float = Field(
+        1e-4, gt=0, lt=1, description="Largest probability that detector noise moves an ADC "
+        "read of a pass by one step or more (assumption: 1e-4; bit-sliced sums need "
+        "near-exact reads because an error in a high-order slice is scaled by its slice "
+        "weight, PHYSICS.md).")
 
 
 class LinkConfig(_Frozen):

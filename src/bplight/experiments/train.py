@@ -1,0 +1,385 @@
+"""``bplight train``: train a CNN on real data through the chip's numerical model.
+
+The same command also trains the FP32 digital baseline (same seed, data order and
+schedule) unless ``--no-baseline``, and shows both test accuracies side by side.
+
+A run directory holds ``config.yaml`` (the resolved hardware description),
+``args.json``, ``metrics.csv`` / ``metrics.json`` (one row per epoch and run) and
+``checkpoint-<run>.pt`` (written atomically after every good epoch). ``--resume DIR``
+continues an interrupted run. A NaN/inf loss stops the run with a clear message and
+keeps the last good checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from bplight.config.loader import dump_spec, load_spec
+from bplight.config.spec import HardwareSpec
+
+_DATASET_CLASSES = 10
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved as ``args.json``)."""
+
+    model: str = "lenet5"
+    dataset: str = "mnist"
+    hardware: str = "bplight-16b"
+    overrides: tuple[str, ...] = ()
+    epochs: int = 3
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    seed: int = 0
+    subset: int | None = None
+    width: float = 1.0
+    data_root: str | None = None
+    device: str = "auto"
+    baseline: bool = True
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """``torch.save`` through an in-memory buffer and an atomic rename."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        from bplight.cli import UserError
+
+        raise UserError(f"--device {name} was asked for but no CUDA device is available; "
+                        "use --device cpu or auto")
+    return torch.device(name)
+
+
+def _dataset_geometry(dataset: str) -> tuple[int, int]:
+    from bplight.data.sources import dataset_info
+
+    info = dataset_info(dataset)
+    return info.channels, info.size
+
+
+def build_run_model(cfg: TrainConfig, spec: HardwareSpec, device: torch.device) -> nn.Module:
+    """The model of ``cfg``, converted to ``spec`` and (for hardware runs) with its
+    weights written into the memristor store."""
+    from bplight.models import build_model
+    from bplight.numerics import MemristorWriter, convert
+
+    channels, size = _dataset_geometry(cfg.dataset)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, channels, _DATASET_CLASSES, size, width=cfg.width)
+    model = model.to(device)
+    if spec.is_fp32:
+        return model
+    model = convert(model, spec, seed=cfg.seed, inplace=True)
+    if spec.update.memristor:
+        model.bplight_writer = MemristorWriter(model, spec, seed=cfg.seed + 1)
+    return model
+
+
+def evaluate(model: nn.Module, loader, device: torch.device) -> tuple[float, float]:
+    """(mean loss, accuracy in [0, 1]) over ``loader``."""
+    model.eval()
+    correct, total, loss_sum = 0, 0, 0.0
+    with torch.no_grad():
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            out = model(x)
+            loss_sum += float(F.cross_entropy(out, y, reduction="sum"))
+            correct += int((out.argmax(1) == y).sum())
+            total += int(y.numel())
+    model.train()
+    return loss_sum / max(total, 1), correct / max(total, 1)
+
+
+def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
+              loaders: tuple, device: torch.device, progress: bool = True,
+              resume: bool = False) -> dict[str, Any]:
+    """Train one model (``tag`` = "hardware" or "fp32") and return its final metrics."""
+    from tqdm import tqdm
+
+    train_loader, test_loader = loaders
+    model = build_run_model(cfg, spec, device)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                          weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
+    ckpt_path = run_dir / f"checkpoint-{tag}.pt"
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        history = json.loads(state["history"])
+        start_epoch = int(state["epoch"])
+        torch.set_rng_state(state["torch_rng"])
+        hw = getattr(model, "bplight_hw", None)
+        if hw is not None and "hw_rng" in state:
+            hw.set_state(state["hw_rng"])
+        writer = getattr(model, "bplight_writer", None)
+        if writer is not None and "writer_rng" in state:
+            writer.set_state(state["writer_rng"])
+    else:
+        torch.manual_seed(cfg.seed + 17)
+    writer = getattr(model, "bplight_writer", None)
+    for epoch in range(start_epoch, cfg.epochs):
+        train_loader.set_epoch(epoch)
+        model.train()
+        t0 = time.perf_counter()
+        loss_sum, seen, correct = 0.0, 0, 0
+        bar = tqdm(train_loader, total=len(train_loader), disable=not progress, leave=False,
+                   desc=f"{tag} epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr)
+        for x, y in bar:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            out = model(x)
+            loss = F.cross_entropy(out, y)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"{tag} run: the loss became {float(loss)} in epoch {epoch + 1}; the last "
+                    f"good checkpoint ({ckpt_path.name}, after epoch {epoch}) is kept; lower "
+                    "--lr or raise the hardware resolution")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if writer is not None:
+                writer.step()
+            n = int(y.numel())
+            loss_sum += float(loss.detach()) * n
+            seen += n
+            correct += int((out.argmax(1) == y).sum())
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+        bar.close()
+        sched.step()
+        train_time = time.perf_counter() - t0
+        test_loss, test_acc = evaluate(model, test_loader, device)
+        row = {"run": tag, "epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
+               "train_accuracy": correct / max(seen, 1), "test_loss": test_loss,
+               "test_accuracy": test_acc, "epoch_time_s": train_time,
+               "lr": opt.param_groups[0]["lr"]}
+        if writer is not None:
+            row["memristor_cell_writes"] = writer.cells_written
+        history.append(row)
+        if progress:
+            print(f"[{tag}] epoch {epoch + 1}/{cfg.epochs}  train loss {row['train_loss']:.4f}  "
+                  f"test accuracy {test_acc:.4f}  ({train_time:.1f} s)", file=sys.stderr)
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                 "scheduler": sched.state_dict(), "epoch": epoch + 1,
+                 "history": json.dumps(history), "torch_rng": torch.get_rng_state()}
+        hw = getattr(model, "bplight_hw", None)
+        if hw is not None:
+            state["hw_rng"] = hw.get_state()
+        if writer is not None:
+            state["writer_rng"] = writer.get_state()
+        save_checkpoint(ckpt_path, state)
+        _write_metrics(run_dir, tag, history)
+    final = history[-1] if history else {}
+    return {"history": history, "test_accuracy": final.get("test_accuracy"),
+            "test_loss": final.get("test_loss")}
+
+
+def _write_metrics(run_dir: Path, tag: str, history: list[dict[str, Any]]) -> None:
+    path = run_dir / "metrics.json"
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    data[tag] = history
+    atomic_write_text(path, json.dumps(data, indent=2))
+    rows = [r for runs in data.values() for r in runs]
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(run_dir / "metrics.csv", buf.getvalue())
+
+
+def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
+                 progress: bool = True) -> dict[str, Any]:
+    """Train the hardware model (and the FP32 baseline) and return the summary."""
+    from bplight.data.datasets import make_loaders
+
+    spec = load_spec(cfg.hardware, list(cfg.overrides))
+    device = pick_device(cfg.device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume or not (run_dir / "config.yaml").exists():
+        atomic_write_text(run_dir / "config.yaml", dump_spec(spec))
+        args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
+        atomic_write_text(run_dir / "args.json", json.dumps(args, indent=2))
+    loaders = make_loaders(cfg.dataset, cfg.batch_size, root=cfg.data_root, subset=cfg.subset,
+                           seed=cfg.seed, test_batch_size=1000, device=device)
+    runs: list[tuple[str, HardwareSpec]] = [("hardware", spec)]
+    if cfg.baseline and not spec.is_fp32:
+        runs.append(("fp32", spec.replace(mode="fp32")))
+    results: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    for tag, s in runs:
+        results[tag] = train_one(cfg, s, run_dir, tag, loaders, device, progress, resume)
+    summary = {
+        "test_accuracy": results["hardware"]["test_accuracy"],
+        "fp32_test_accuracy": results.get("fp32", {}).get("test_accuracy"),
+        "hardware": spec.name, "mode": spec.mode, "model": cfg.model,
+        "dataset": cfg.dataset, "epochs": cfg.epochs, "batch_size": cfg.batch_size,
+        "seed": cfg.seed, "subset": cfg.subset, "device": str(device),
+        "run_dir": str(run_dir), "wall_time_s": time.perf_counter() - t0,
+    }
+    if summary["fp32_test_accuracy"] is not None:
+        summary["accuracy_gap_pp"] = 100.0 * (summary["fp32_test_accuracy"]
+                                              - summary["test_accuracy"])
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def _default_run_dir(cfg: TrainConfig) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    hw = Path(cfg.hardware).stem
+    return Path("runs") / f"{stamp}-{cfg.model}-{cfg.dataset}-{hw}"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "train", help="train a CNN on real data through the chip model (and the FP32 baseline)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="lenet5", help="lenet5, vgg8, vgg11 or vgg16")
+    p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist or cifar10")
+    p.add_argument("--hardware", default="bplight-16b",
+                   help="preset name (fp32, ideal, bplight-16b) or a YAML file")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a hardware field, e.g. --set forward.adc_bits=6 "
+                   "or --set mode=exact (repeatable)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--subset", type=int, default=None,
+                   help="use this many train and test samples (deterministic)")
+    p.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
+    p.add_argument("--data-root", default=None,
+                   help="data directory (default: $BPLIGHT_DATA or ~/.cache/bplight/data)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="do not train the FP32 baseline beside the hardware run")
+    p.add_argument("--run-dir", default=None, help="where to write the run (default: runs/...)")
+    p.add_argument("--resume", default=None, metavar="RUN_DIR",
+                   help="continue the interrupted run in RUN_DIR")
+    p.add_argument("--json", action="store_true",
+                   help="print the final summary as one JSON object on the last stdout line")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_train)
+    return p
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    from bplight.cli import UserError
+    from bplight.models import MODEL_NAMES
+
+    if args.model.lower() not in MODEL_NAMES:
+        raise UserError(f"--model {args.model!r} is not known; allowed: {', '.join(MODEL_NAMES)}")
+    from bplight.data.sources import canonical_name
+
+    try:
+        canonical_name(args.dataset)
+    except (KeyError, ValueError) as exc:
+        raise UserError(str(exc).strip("'\"")) from None
+    for flag, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
+        if value < low:
+            raise UserError(f"{flag} must be >= {low}, got {value}")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        raise UserError(f"--lr must be a positive number, got {args.lr}")
+    if args.subset is not None and args.subset < 1:
+        raise UserError(f"--subset must be >= 1, got {args.subset}")
+    if args.width <= 0:
+        raise UserError(f"--width must be > 0, got {args.width}")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from bplight.cli import UserError
+    from bplight.data.sources import DataError
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "args.json").exists():
+            raise UserError(f"--resume {run_dir} holds no run (args.json missing)")
+        saved = json.loads((run_dir / "args.json").read_text())
+        saved["overrides"] = tuple(saved.get("overrides", ()))
+        cfg = TrainConfig(**saved)
+        if args.epochs != cfg.epochs and args.epochs != 3:
+            cfg.epochs = args.epochs
+    else:
+        _check_args(args)
+        cfg = TrainConfig(model=args.model.lower(), dataset=args.dataset,
+                          hardware=args.hardware, overrides=tuple(args.set),
+                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          momentum=args.momentum, weight_decay=args.weight_decay,
+                          seed=args.seed, subset=args.subset, width=args.width,
+                          data_root=args.data_root, device=args.device,
+                          baseline=not args.no_baseline)
+        run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(cfg)
+        load_spec(cfg.hardware, list(cfg.overrides))  # validate before touching the disk
+        if run_dir.exists() and (run_dir / "args.json").exists():
+            raise UserError(f"--run-dir {run_dir} already holds a run; use --resume {run_dir} "
+                            "or another directory")
+    try:
+        summary = run_training(cfg, run_dir, resume=bool(args.resume), progress=not args.quiet)
+    except TrainingDiverged as exc:
+        print(f"bplight train: {exc}", file=sys.stderr)
+        return 3
+    except DataError as exc:
+        raise UserError(str(exc)) from None
+    _print_summary(summary)
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    print(f"model {s['model']} on {s['dataset']}, {s['epochs']} epochs, run dir {s['run_dir']}")
+    print(f"  {s['hardware']} ({s['mode']}) test accuracy: {100 * s['test_accuracy']:.2f} %")
+    if s.get("fp32_test_accuracy") is not None:
+        print(f"  fp32 baseline test accuracy:  {100 * s['fp32_test_accuracy']:.2f} %")
+        print(f"  gap: {s['accuracy_gap_pp']:+.2f} percentage points")

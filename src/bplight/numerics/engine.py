@@ -1,0 +1,354 @@
+"""The photonic GEMM: ``Y = A @ B.T`` through the chip model, exact or fast.
+
+Operand encoding (shared by both modes, decided by :func:`bplight.mapping.plan`):
+
+* each operand is scaled by its largest magnitude (a per-tensor digital scale, applied
+  back after the ADC) and rounded to a sign + magnitude code of ``input_bits`` /
+  ``weight_bits`` (round to nearest);
+* the input magnitude is cut into ``dac_bits`` slices sent one after another; the
+  weight magnitude into ``ring_bits`` slices held by separate rings, each carrying the
+  weight's sign (balanced detection);
+* a signed input takes two passes (positive and negative parts) or the offset encoding;
+* inter-channel crosstalk of the ring bank mixes the weights of neighbouring
+  wavelengths inside each chunk (a fixed linear map along K, CrossLight eq. 8); when the
+  ADC reads integer sums in unit steps, leaks below half a step are rounded away, so in
+  fast mode crosstalk then enters as read errors (Monte Carlo estimate of their
+  variance) instead of as a deterministic change of the weights;
+* each pass over a chunk gives one analog sum in slice units, ``|sum| <= full_scale``;
+  detector noise of standard deviation ``sigma_rel * full_scale`` is added, then an
+  ADC of ``adc_bits`` (sign + magnitude) reads it: its step is one slice unit when the
+  ADC has enough codes to cover ``adc_range * full_scale`` with integer steps (exact
+  reads of noise-free integer sums), else ``adc_range * full_scale / (2^(b-1) - 1)``;
+  reads beyond ``± adc_range * full_scale`` clip;
+* reads are shifted by their slice weights and added digitally.
+
+``exact`` runs every pass; ``fast`` computes the product of the quantized (and
+crosstalk-mixed) operands in one float GEMM and adds Gaussian noise whose variance is
+the sum, over the same passes, of the read-error variance of one ADC read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from bplight.mapping import Mapping
+
+
+@dataclass(frozen=True)
+class Physics:
+    """What the numerics needs from the physics of one product: the noise of one pass
+    relative to its full scale, and the bank's crosstalk matrix (C×C, zero diagonal) or
+    ``None``."""
+
+    noise_sigma_rel: float
+    crosstalk: torch.Tensor | None
+
+
+def _scale(t: torch.Tensor) -> torch.Tensor:
+    """Per-tensor full scale: max |t| (1 where the tensor is all zeros)."""
+    s = t.detach().abs().amax()
+    return torch.where(s > 0, s, torch.ones_like(s))
+
+
+def quantize_codes(t: torch.Tensor, mag_bits: int | None, scale: torch.Tensor) -> torch.Tensor:
+    """Signed magnitude codes of ``t / scale`` in ``[-(2^m - 1), 2^m - 1]`` (float tensor);
+    with ``mag_bits=None`` the normalised value itself (no quantization)."""
+    x = t / scale
+    if mag_bits is None:
+        return x
+    levels = float(2**mag_bits - 1)
+    return torch.round(x * levels)
+
+
+def code_levels(mag_bits: int | None) -> float:
+    return 1.0 if mag_bits is None else float(2**mag_bits - 1)
+
+
+def apply_crosstalk(b: torch.Tensor, xt: torch.Tensor | None, chunk: int) -> torch.Tensor:
+    """Mix each chunk of ``b``'s last dimension by ``I + X`` (X: C×C crosstalk, zero
+    diagonal): channel j sees ``b_j + Σ_i X[i, j] b_i``."""
+    if xt is None:
+        return b
+    k = b.shape[-1]
+    pad = (-k) % chunk
+    bb = torch.nn.functional.pad(b, (0, pad)) if pad else b
+    shp = bb.shape
+    bb = bb.reshape(*shp[:-1], shp[-1] // chunk, chunk)
+    mixed = bb + bb @ xt.to(dtype=b.dtype, device=b.device)
+    mixed = mixed.reshape(shp)
+    return mixed[..., :k] if pad else mixed
+
+
+def adc_step(m: Mapping, integer_sums: bool | None = None) -> float:
+    """ADC step in slice units (:attr:`Mapping.adc_step`); 0 for an ideal readout."""
+    return m.adc_step
+
+
+def read_error_var(step: float, sigma: float, integer_aligned: bool) -> float:
+    """Variance of one ADC read's error, noise included, in slice units².
+
+    Exact for a noise-free or Gaussian-noisy integer sum read with an integer-aligned
+    step of one unit (discrete Gaussian rounding); otherwise the uniform-rounding
+    approximation ``step²/12 + sigma²``.
+    """
+    if step == 0.0:
+        return sigma**2
+    if integer_aligned and step == 1.0:
+        if sigma == 0.0:
+            return 0.0
+        var = 0.0
+        kmax = int(8 * sigma) + 2
+        for k in range(1, kmax + 1):
+            p = _phi((k + 0.5) / sigma) - _phi((k - 0.5) / sigma)
+            var += 2 * k * k * p
+        return var
+    return step * step / 12.0 + sigma**2
+
+
+def _phi(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def _adc(v: torch.Tensor, step: float, clip: float) -> torch.Tensor:
+    if step == 0.0:
+        return v
+    return torch.clamp(torch.round(v / step) * step, -clip, clip)
+
+
+def _slices(codes_abs: torch.Tensor, bits: int, n: int) -> list[torch.Tensor]:
+    """``n`` slices of ``bits`` each of non-negative integer codes, least significant first."""
+    out = []
+    base = float(2**bits)
+    rest = codes_abs
+    for _ in range(n):
+        q = torch.floor(rest / base)
+        out.append(rest - q * base)
+        rest = q
+    return out
+
+
+def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
+                 generator: torch.Generator | None) -> torch.Tensor:
+    """``a[M, K] @ b[N, K].T`` pass by pass, chunk by chunk, ADC on every partial sum."""
+    sa, sb = _scale(a), _scale(b)
+    ca = quantize_codes(a, m.input_code_bits, sa)
+    cb = quantize_codes(b, m.weight_magnitude_bits, sb)
+    la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
+    offset = 0.0
+    if m.offset_encoding:
+        # unsigned u = code + 2^(b-1) sent in one pass; 2^(b-1)·Σ_k B subtracted digitally
+        offset = float(2 ** (m.input_bits - 1))
+        ca = ca + offset
+    xt = phys.crosstalk
+    step = m.adc_step
+    clip = m.adc_clip
+    sigma = phys.noise_sigma_rel * m.full_scale
+    chunk, kc = m.chunk, m.k_chunks
+    pad = kc * chunk - a.shape[1]
+
+    def chunked(t: torch.Tensor) -> torch.Tensor:
+        t = torch.nn.functional.pad(t, (0, pad)) if pad else t
+        return t.reshape(t.shape[0], kc, chunk)
+
+    # weight slices (signed), crosstalk-mixed, [S_w][N, kc, C]
+    if m.weight_magnitude_bits is None:
+        w_slices = [cb]
+    else:
+        w_slices = [s * torch.sign(cb) for s in _slices(cb.abs(), m.ring_bits, m.weight_slices)]
+    w_slices = [chunked(apply_crosstalk(s, xt, chunk)) for s in w_slices]
+    # input passes: (sign, tensor)
+    if m.sign_passes == 2:
+        parts = [(1.0, ca.clamp(min=0)), (-1.0, (-ca).clamp(min=0))]
+        if not bool((ca < 0).any()):
+            parts = parts[:1]
+    else:
+        parts = [(1.0, ca)]
+    y = torch.zeros(a.shape[0], b.shape[0], dtype=a.dtype, device=a.device)
+    for sgn, part in parts:
+        if m.input_magnitude_bits is None:
+            in_slices = [part]
+        else:
+            in_slices = _slices(part, m.dac_bits, m.input_slices)
+        for i, xs in enumerate(in_slices):
+            xsc = chunked(xs)
+            for j, ws in enumerate(w_slices):
+                sums = torch.einsum("mkc,nkc->mnk", xsc, ws)
+                if sigma > 0:
+                    sums = sums + sigma * torch.randn(
+                        sums.shape, generator=generator, dtype=sums.dtype, device=sums.device)
+                reads = _adc(sums, step, clip)
+                shift = float(2 ** (m.dac_bits * i + m.ring_bits * j))
+                y = y + (sgn * shift) * reads.sum(dim=2)
+    if offset:
+        b_eff = sum(float(2 ** (m.ring_bits * j)) * ws for j, ws in enumerate(w_slices))
+        y = y - offset * b_eff.sum(dim=(1, 2)).unsqueeze(0)
+    return y * (sa * sb / (la * lb))
+
+
+def rounds_away_crosstalk(m: Mapping) -> bool:
+    """Whether the ADC reads integer sums in unit steps, so that crosstalk enters only
+    as read errors (leaks below half a step are rounded away) rather than as a
+    deterministic change of the weights."""
+    return m.adc_bits is not None and m.integer_sums and m.adc_step == 1.0
+
+
+def slice_occupancy(t: torch.Tensor, scale: torch.Tensor, mag_bits: int, bits: int,
+                    n: int, max_samples: int = 65536) -> torch.Tensor:
+    """Fraction of elements of ``t`` whose slice ``i`` (``bits`` wide, least significant
+    first) is non-zero, for i < n, from a histogram of the codes' leading bit (over at
+    most ``max_samples`` evenly strided elements): the leading slice is non-zero; lower
+    ones are taken non-zero with probability 1 - 2^-bits (uniform low-order bits)."""
+    flat = t.detach().reshape(-1)
+    if flat.numel() > max_samples:
+        flat = flat[:: flat.numel() // max_samples]
+    codes = torch.round(flat.abs().double() / float(scale) * (2**mag_bits - 1))
+    _, e = torch.frexp(codes)  # codes = m 2^e, m in [0.5, 1): leading bit e - 1
+    top = torch.div(e.long() - 1, bits, rounding_mode="floor").clamp(-1, n - 1)
+    hist = torch.bincount(top + 1, minlength=n + 1).double() / max(flat.numel(), 1)
+    at_top = hist[1:]
+    above = torch.flip(torch.cumsum(torch.flip(at_top, [0]), 0), [0]) - at_top
+    return (at_top + above * (1.0 - 2.0**-bits)).cpu()
+
+
+def _dgauss_var(sigma: torch.Tensor) -> torch.Tensor:
+    """E[round(n)²] for n ~ N(0, sigma²), elementwise (unit step), float64."""
+    kmax = int(8 * float(sigma.max())) + 2 if sigma.numel() else 2
+    k = torch.arange(1, kmax + 1, dtype=torch.float64).reshape(-1, *([1] * sigma.dim()))
+    sg = sigma.clamp(min=1e-30).unsqueeze(0)
+    phi = torch.special.ndtr
+    p = phi((k + 0.5) / sg) - phi((k - 0.5) / sg)
+    out = (2 * k * k * p).sum(0)
+    return torch.where(sigma > 0, out, torch.zeros_like(out))
+
+
+def _mean_square_digit(bits: int) -> float:
+    """E[k²] of a non-zero digit k uniform in 1 .. 2^bits - 1."""
+    top = 2**bits - 1
+    return sum(k * k for k in range(1, top + 1)) / top
+
+
+def fast_noise_var(m: Mapping, phys: Physics, input_has_negative: bool,
+                   a_occupancy: torch.Tensor | None = None,
+                   b_occupancy: torch.Tensor | None = None) -> float:
+    """Variance of the output error of one product element, in code units² (before the
+    operand scales): the sum over every pass (i, j) of its read error variance, weighted
+    by its slice weight squared 4^(dac·i + ring·j).
+
+    A read of pass (i, j) errs by detector noise (sigma, from the link budget) and, when
+    the ADC reads integer sums in unit steps, by crosstalk leaks, modelled as Gaussian of
+    variance ``C · E[x²] · E[w²] · mean_j Σ_i X_ij²`` (E over the slice digits, using
+    the occupancy of each slice); the read error is then the discrete-Gaussian rounding
+    variance. With a coarse ADC (step above one unit) a pass whose sum is zero reads
+    without rounding error; others add step²/12. ``a_occupancy`` / ``b_occupancy``
+    (:func:`slice_occupancy`) default to 1 (every slice busy: conservative).
+    """
+    step = m.adc_step
+    sigma = phys.noise_sigma_rel * m.full_scale
+    sign_passes = m.sign_passes if input_has_negative else 1
+    dt = torch.float64
+    ni = m.input_slices if m.input_magnitude_bits is not None else 1
+    nj = m.weight_slices if m.weight_magnitude_bits is not None else 1
+    wi = (4.0 ** (m.dac_bits * torch.arange(ni, dtype=dt))
+          if m.input_magnitude_bits is not None else torch.ones(1, dtype=dt))
+    wj = (4.0 ** (m.ring_bits * torch.arange(nj, dtype=dt))
+          if m.weight_magnitude_bits is not None else torch.ones(1, dtype=dt))
+    weight = wi[:, None] * wj[None, :]
+    if not m.integer_sums:
+        var = torch.full_like(weight, step * step / 12.0 + sigma**2)
+        return float(m.k_chunks * sign_passes * (weight * var).sum())
+    f = a_occupancy.to(dt)[:ni] if a_occupancy is not None else torch.ones(ni, dtype=dt)
+    g = b_occupancy.to(dt)[:nj] if b_occupancy is not None else torch.ones(nj, dtype=dt)
+    p = f[:, None] * g[None, :]
+    if step == 0.0:  # ideal readout: the noise itself
+        return float(m.k_chunks * sign_passes * (weight * sigma**2).sum())
+    if rounds_away_crosstalk(m):
+        leak = torch.zeros_like(p)
+        if phys.crosstalk is not None:
+            col_sq = float((phys.crosstalk.double().cpu() ** 2).sum(0).mean())
+            leak = (m.chunk * col_sq * _mean_square_digit(m.dac_bits)
+                    * _mean_square_digit(m.ring_bits)) * p
+        var = _dgauss_var(torch.sqrt(sigma**2 + leak))
+    else:
+        p_nz = 1.0 - (1.0 - p) ** m.chunk
+        zero = step * step * _dgauss_var(torch.full_like(p, sigma / step))
+        var = p_nz * (step * step / 12.0 + sigma**2) + (1.0 - p_nz) * zero
+    return float(m.k_chunks * sign_passes * (weight * var).sum())
+
+
+def scale_and_sign(t: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """Per-tensor full scale (max |t|, 1 for an all-zero tensor) and whether ``t`` has a
+    negative entry, from one fused min/max reduction."""
+    mn, mx = torch.aminmax(t.detach())
+    s = torch.maximum(-mn, mx)
+    s = torch.where(s > 0, s, torch.ones_like(s))
+    return s, bool(mn < 0)
+
+
+def fake_quantize(t: torch.Tensor, mag_bits: int | None, scale: torch.Tensor) -> torch.Tensor:
+    """``t`` rounded to the sign + magnitude grid ``scale / (2^m - 1)`` (real units), in one
+    fused kernel where PyTorch has it."""
+    if mag_bits is None:
+        return t
+    levels = 2**mag_bits - 1
+    if mag_bits <= 30 and t.dtype == torch.float32:
+        return torch.fake_quantize_per_tensor_affine(
+            t.detach(), float(scale) / levels, 0, -levels, levels)
+    return torch.round(t / scale * levels) * (scale / levels)
+
+
+def quantize_input(a: torch.Tensor, m: Mapping) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Input operand as the hardware sees it, in real units, its scale and whether it
+    has negative entries (any shape)."""
+    sa, neg = scale_and_sign(a)
+    return fake_quantize(a, m.input_code_bits, sa), sa, neg
+
+
+def quantize_weight(b: torch.Tensor, m: Mapping, phys: Physics
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight operand as the rings realise it (quantized, crosstalk-mixed along the last
+    dimension, which must be the reduction dimension), in real units, and its scale."""
+    sb, _ = scale_and_sign(b)
+    bq = fake_quantize(b, m.weight_magnitude_bits, sb)
+    if rounds_away_crosstalk(m):  # crosstalk enters as read errors (fast_noise_var)
+        return bq, sb
+    return apply_crosstalk(bq, phys.crosstalk, m.chunk), sb
+
+
+def noise_std(m: Mapping, phys: Physics, sa: torch.Tensor, sb: torch.Tensor,
+              input_has_negative: bool, a: torch.Tensor | None = None,
+              b: torch.Tensor | None = None) -> float:
+    """Standard deviation, in real units, of the fast-mode error of one output element.
+    ``a`` / ``b`` (the operands) are read for their slice occupancy only where it matters
+    (coarse ADC, or crosstalk leaks read by a unit-step ADC)."""
+    occ_a = occ_b = None
+    needs = m.adc_step > 1.0 or (phys.crosstalk is not None and rounds_away_crosstalk(m))
+    if m.integer_sums and needs and a is not None and b is not None:
+        occ_a = slice_occupancy(a, sa, m.input_code_bits, m.dac_bits, m.input_slices)
+        occ_b = slice_occupancy(b, sb, m.weight_magnitude_bits, m.ring_bits, m.weight_slices)
+    var = fast_noise_var(m, phys, input_has_negative, occ_a, occ_b)
+    if var == 0.0:
+        return 0.0
+    la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
+    return math.sqrt(var) * float(sa) * float(sb) / (la * lb)
+
+
+def fast_operands(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics
+                  ) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Quantized operands in real units and the fast-mode noise std (real units)."""
+    aq, sa, neg = quantize_input(a, m)
+    bq, sb = quantize_weight(b, m, phys)
+    return aq, bq, noise_std(m, phys, sa, sb, m.sign_passes == 2 and neg, a, b)
+
+
+def fast_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
+                generator: torch.Generator | None) -> torch.Tensor:
+    """``a[M, K] @ b[N, K].T`` with quantization and crosstalk applied to the operands and
+    the pass-level read error injected as Gaussian noise of the same variance."""
+    aq, bq, std = fast_operands(a, b, m, phys)
+    y = aq @ bq.t()
+    if std > 0:
+        y = y + std * torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
+    return y

@@ -1,0 +1,283 @@
+"""Numerical engine: ideal == PyTorch, fast ≈ exact in error statistics, encodings."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bplight.config import load_spec
+from bplight.mapping import GemmShape, plan
+from bplight.numerics import (
+    MemristorWriter,
+    PhotonicConv2d,
+    PhotonicLinear,
+    Physics,
+    convert,
+    exact_matmul,
+    fast_matmul,
+)
+from bplight.numerics.engine import adc_step, read_error_var
+
+
+def _net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+        nn.Linear(6 * 4 * 4, 5))
+
+
+def _grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    model.zero_grad()
+    out = model(x)
+    F.cross_entropy(out, y).backward()
+    return out.detach(), [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_ideal_equals_pytorch(mode: str) -> None:
+    net = _net()
+    x, y = torch.randn(6, 1, 16, 16), torch.randint(0, 5, (6,))
+    out0, g0 = _grads(net, x, y)
+    hw_net = convert(net, load_spec("ideal", [f"mode={mode}"]))
+    out1, g1 = _grads(hw_net, x, y)
+    torch.testing.assert_close(out1, out0, rtol=1e-4, atol=1e-5)
+    for a, b in zip(g1, g0, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_fp32_mode_is_plain_pytorch() -> None:
+    net = _net()
+    x, y = torch.randn(4, 1, 16, 16), torch.randint(0, 5, (4,))
+    out0, g0 = _grads(net, x, y)
+    out1, g1 = _grads(convert(net, load_spec("fp32")), x, y)
+    assert torch.equal(out0, out1)
+    assert all(torch.equal(a, b) for a, b in zip(g0, g1))
+
+
+def test_hardware_differs_from_pytorch_but_is_close() -> None:
+    net = _net()
+    x, y = torch.randn(6, 1, 16, 16), torch.randint(0, 5, (6,))
+    out0, _ = _grads(net, x, y)
+    out1, _ = _grads(convert(net, load_spec("bplight-16b")), x, y)
+    rel = float((out1 - out0).norm() / out0.norm())
+    assert 0 < rel < 0.05
+
+
+def test_convert_swaps_layers_and_keeps_state_dict() -> None:
+    net = _net()
+    hw_net = convert(net, "bplight-16b")
+    kinds = [type(m) for m in hw_net.modules()]
+    assert kinds.count(PhotonicConv2d) == 2 and kinds.count(PhotonicLinear) == 1
+    assert not any(type(m) in (nn.Conv2d, nn.Linear) for m in hw_net.modules())
+    sd = {k: v for k, v in hw_net.state_dict().items() if not k.endswith("w_range")}
+    net2 = _net()
+    net2.load_state_dict(sd)
+    for a, b in zip(net.parameters(), net2.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_convert_rejects_grouped_conv() -> None:
+    with pytest.raises(ValueError, match="groups"):
+        convert(nn.Sequential(nn.Conv2d(4, 4, 3, groups=2)), "bplight-16b")
+
+
+def _gemm_stats(spec_overrides: list[str], sigma: float, signed: bool = True,
+                crosstalk: torch.Tensor | None = None, n_fast: int = 4):
+    spec = load_spec("bplight-16b", spec_overrides)
+    g = torch.Generator().manual_seed(3)
+    a = torch.randn(96, 80, generator=g, dtype=torch.float64)
+    if not signed:
+        a = a.clamp(min=0)
+    b = torch.randn(24, 80, generator=g, dtype=torch.float64)
+    m = plan(GemmShape(96, 80, 24, "forward", input_signed=signed), spec)
+    phys = Physics(sigma, crosstalk)
+    ref = a @ b.t()
+    e_exact = exact_matmul(a, b, m, phys, g) - ref
+    e_fast = torch.stack([fast_matmul(a, b, m, phys, g) for _ in range(n_fast)]) - ref
+    return e_exact, e_fast, ref
+
+
+@pytest.mark.parametrize("overrides,sigma,rel", [
+    ([], 0.0, 0.25),                                # 16-bit, exact reads: quantization only
+    ([], 0.02, 0.25),                               # noisy reads: ~12 % off by one
+    (["forward.input_bits=8", "forward.weight_bits=8"], 0.01, 0.25),
+    # coarse ADC (step 4.6 units): rounding depends on the data's slice occupancy, which
+    # fast mode estimates from a histogram; agreement is looser
+    (["forward.dac_bits=2", "forward.ring_bits=2", "forward.adc_bits=6"], 0.0, 0.5),
+])
+def test_fast_and_exact_agree_in_error_statistics(overrides: list[str], sigma: float,
+                                                  rel: float) -> None:
+    e_exact, e_fast, ref = _gemm_stats(overrides, sigma)
+    scale = float(ref.std())
+    std_e, std_f = float(e_exact.std()), float(e_fast.std())
+    assert abs(float(e_exact.mean())) < 0.1 * max(std_e, 1e-6 * scale) + 1e-9 * scale
+    assert abs(float(e_fast.mean())) < 0.1 * max(std_f, 1e-6 * scale) + 1e-9 * scale
+    assert std_f == pytest.approx(std_e, rel=rel)
+
+
+def test_exact_noise_free_error_is_operand_quantization_only() -> None:
+    # with integer-aligned ADC steps and no noise, reads are exact: exact == fast (no noise)
+    e_exact, e_fast, ref = _gemm_stats([], 0.0, n_fast=1)
+    torch.testing.assert_close(e_exact, e_fast[0], rtol=0, atol=1e-9 * float(ref.abs().max()))
+    assert float(e_exact.abs().max()) < 1e-3 * float(ref.abs().max())
+
+
+def test_unsigned_inputs_take_one_pass_and_match_two_pass_without_negatives() -> None:
+    spec = load_spec("bplight-16b")
+    m_signed = plan(GemmShape(4, 32, 3, "forward", input_signed=True), spec)
+    m_unsigned = plan(GemmShape(4, 32, 3, "forward", input_signed=False), spec)
+    assert m_signed.sign_passes == 2 and m_unsigned.sign_passes == 1
+    a = torch.rand(4, 32, dtype=torch.float64)
+    b = torch.randn(3, 32, dtype=torch.float64)
+    phys = Physics(0.0, None)
+    torch.testing.assert_close(exact_matmul(a, b, m_signed, phys, None),
+                               exact_matmul(a, b, m_unsigned, phys, None))
+
+
+def test_offset_encoding_equals_two_pass_when_noise_free() -> None:
+    spec_off = load_spec("bplight-16b", ["forward.signed_inputs=offset"])
+    spec_two = load_spec("bplight-16b")
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(8, 40, generator=g, dtype=torch.float64), torch.randn(
+        5, 40, generator=g, dtype=torch.float64)
+    m_off = plan(GemmShape(8, 40, 5, "forward", input_signed=True), spec_off)
+    m_two = plan(GemmShape(8, 40, 5, "forward", input_signed=True), spec_two)
+    assert m_off.sign_passes == 1 and m_off.offset_encoding
+    assert m_off.input_slices == 16 and m_two.input_slices == 15
+    phys = Physics(0.0, None)
+    y_off = exact_matmul(a, b, m_off, phys, None)
+    ref = a @ b.t()
+    assert float((y_off - ref).abs().max()) < 1e-3 * float(ref.abs().max())
+    y_two = exact_matmul(a, b, m_two, phys, None)
+    torch.testing.assert_close(y_off, y_two, rtol=0, atol=2e-4 * float(ref.abs().max()))
+
+
+def test_adc_clipping_saturates_large_partial_sums() -> None:
+    # all-ones operands make every pass hit the worst-case sum; adc_range 0.5 clips it
+    spec = load_spec("bplight-16b", ["forward.adc_range=0.5", "forward.input_bits=2",
+                                     "forward.weight_bits=3", "forward.ring_bits=2",
+                                     "forward.adc_bits=7"])
+    m = plan(GemmShape(1, 16, 1, "forward", input_signed=False), spec)
+    assert m.input_slices == 1 and m.weight_slices == 1 and m.full_scale == 48
+    a, b = torch.ones(1, 16, dtype=torch.float64), torch.ones(1, 16, dtype=torch.float64)
+    y = exact_matmul(a, b, m, Physics(0.0, None), None)
+    # full sum is 16 (x1 code 1, w code 3 -> 48 units); clip at 24 units -> 8
+    assert float(y) == pytest.approx(8.0)
+
+
+def test_read_error_variance_closed_forms() -> None:
+    assert read_error_var(1.0, 0.0, True) == 0.0
+    assert read_error_var(0.0, 0.3, True) == pytest.approx(0.09)
+    assert read_error_var(4.0, 0.0, False) == pytest.approx(16 / 12)
+    # discrete Gaussian rounding: P(|n| > 0.5) * 1 dominates for small sigma
+    sigma = 0.25
+    p1 = 2 * (1 - 0.5 * (1 + math.erf(0.5 / sigma / math.sqrt(2))))
+    assert read_error_var(1.0, sigma, True) == pytest.approx(p1, rel=0.01)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 70), st.integers(1, 12),
+       st.integers(1, 4), st.integers(1, 4), st.integers(4, 16))
+def test_exact_noise_free_matches_quantized_reference(m_: int, k: int, n: int, dac: int,
+                                                      ring: int, bits: int) -> None:
+    spec = load_spec("bplight-16b", [f"forward.dac_bits={dac}", f"forward.ring_bits={ring}",
+                                     f"forward.input_bits={bits}", f"forward.weight_bits={bits}",
+                                     "forward.adc_bits=16"])
+    g = torch.Generator().manual_seed(m_ * 1000 + k)
+    a = torch.randn(m_, k, generator=g, dtype=torch.float64)
+    b = torch.randn(n, k, generator=g, dtype=torch.float64)
+    mp = plan(GemmShape(m_, k, n, "forward", input_signed=True), spec)
+    phys = Physics(0.0, None)
+    y_exact = exact_matmul(a, b, mp, phys, None)
+    y_fast = fast_matmul(a, b, mp, phys, None)
+    torch.testing.assert_close(y_exact, y_fast, rtol=1e-9, atol=1e-9)
+
+
+def _neighbour_xt(c: int = 16, leak: float = 0.01) -> torch.Tensor:
+    xt = torch.zeros(c, c, dtype=torch.float64)
+    idx = torch.arange(c - 1)
+    xt[idx, idx + 1] = leak
+    xt[idx + 1, idx] = leak
+    return xt
+
+
+def test_crosstalk_is_deterministic_with_an_ideal_readout() -> None:
+    e_exact, e_fast, ref = _gemm_stats(["forward.adc_bits=null"], 0.0,
+                                       crosstalk=_neighbour_xt(), n_fast=1)
+    torch.testing.assert_close(e_exact, e_fast[0], rtol=0, atol=1e-6 * float(ref.abs().max()))
+    assert float(e_exact.abs().max()) > 1e-3 * float(ref.abs().max())
+
+
+@pytest.mark.parametrize("leak", [0.01, 0.05])
+def test_crosstalk_read_errors_fast_matches_exact(leak: float) -> None:
+    # unit-step ADC: small leaks round away; larger ones flip reads. Fast mode draws the
+    # read errors from a Monte Carlo estimate over random slices; exact mode sees this
+    # GEMM's own slices, so agreement is statistical (same order of magnitude).
+    e_exact, e_fast, ref = _gemm_stats([], 0.0, crosstalk=_neighbour_xt(leak=leak))
+    std_e, std_f = float(e_exact.std()), float(e_fast.std())
+    assert std_f > 0
+    assert 0.2 < std_f / max(std_e, 1e-30) < 5.0 or std_e < 1e-4 * float(ref.std())
+
+
+def test_memristor_writer_round_trips_and_counts_writes() -> None:
+    spec = load_spec("bplight-16b", ["memristor.programming_noise=0", "update.rounding=nearest"])
+    net = convert(_net(), spec)
+    writer = MemristorWriter(net, spec)
+    layer = net[0]
+    w0 = layer.weight.detach().clone()
+    assert writer.step() == 0  # nothing changed: nothing written
+    with torch.no_grad():
+        layer.weight.add_(1e-3)
+    assert writer.step() > 0
+    lsb = float(layer.w_range) / (2**15 - 1)
+    assert float((layer.weight.detach() - (w0 + 1e-3)).abs().max()) <= 0.5 * lsb + 1e-9
+    sd = net.state_dict()
+    assert "0.mem_codes" in sd and "0.mem_levels" in sd
+    net2 = convert(_net(), spec)
+    MemristorWriter(net2, spec)
+    net2.load_state_dict(sd)
+    assert torch.equal(net2[0].weight, net[0].weight)
+
+
+def test_execution_counters_follow_the_mapping() -> None:
+    net = convert(_net(), "bplight-16b")
+    hw = net.bplight_hw
+    hw.counting = True
+    x, y = torch.randn(3, 1, 16, 16), torch.randint(0, 5, (3,))
+    F.cross_entropy(net(x), y).backward()
+    assert hw.counters.products["forward"] == 3
+    assert hw.counters.products["weight_grad"] == 3
+    assert hw.counters.products["error"] == 2  # no error product into the data
+    spec = hw.spec
+    total = sum(plan(gm, spec).analog_passes for gm in hw.counters.gemms)
+    assert total == sum(hw.counters.analog_passes.values()) > 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
+def test_cuda_matches_cpu_in_ideal_mode() -> None:
+    net = _net()
+    x, y = torch.randn(4, 1, 16, 16), torch.randint(0, 5, (4,))
+    out0, _ = _grads(net, x, y)
+    hw_net = convert(net, "ideal").cuda()
+    out1, _ = _grads(hw_net, x.cuda(), y.cuda())
+    torch.testing.assert_close(out1.cpu(), out0, rtol=1e-3, atol=1e-4)
+    hw_net = convert(net, "bplight-16b").cuda()
+    out2, _ = _grads(hw_net, x.cuda(), y.cuda())
+    assert torch.isfinite(out2).all()
+
+
+def test_adc_step_rules() -> None:
+    spec = load_spec("bplight-16b")
+    m = plan(GemmShape(1, 16, 1, "forward"), spec)
+    assert m.full_scale == 16 and m.needed_adc_bits == 6
+    assert adc_step(m) == 1.0           # 31 codes cover 16 units in unit steps
+    m4 = plan(GemmShape(1, 16, 1, "forward"), load_spec("bplight-16b", ["forward.adc_bits=4"]))
+    assert adc_step(m4) == pytest.approx(16 / 7)
