@@ -58,7 +58,7 @@ def test_fp32_mode_is_plain_pytorch() -> None:
     out0, g0 = _grads(net, x, y)
     out1, g1 = _grads(convert(net, load_spec("fp32")), x, y)
     assert torch.equal(out0, out1)
-    assert all(torch.equal(a, b) for a, b in zip(g0, g1))
+    assert all(torch.equal(a, b) for a, b in zip(g0, g1, strict=True))
 
 
 def test_hardware_differs_from_pytorch_but_is_close() -> None:

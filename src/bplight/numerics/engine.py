@@ -32,7 +32,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from scipy.special import ndtr
 
 from bplight.mapping import Mapping
 
@@ -196,7 +198,7 @@ def rounds_away_crosstalk(m: Mapping) -> bool:
 
 
 def slice_occupancy(t: torch.Tensor, scale: torch.Tensor, mag_bits: int, bits: int,
-                    n: int, max_samples: int = 65536) -> torch.Tensor:
+                    n: int, max_samples: int = 4096) -> np.ndarray:
     """Fraction of elements of ``t`` whose slice ``i`` (``bits`` wide, least significant
     first) is non-zero, for i < n, from a histogram of the codes' leading bit (over at
     most ``max_samples`` evenly strided elements): the leading slice is non-zero; lower
@@ -204,24 +206,24 @@ def slice_occupancy(t: torch.Tensor, scale: torch.Tensor, mag_bits: int, bits: i
     flat = t.detach().reshape(-1)
     if flat.numel() > max_samples:
         flat = flat[:: flat.numel() // max_samples]
-    codes = torch.round(flat.abs().double() / float(scale) * (2**mag_bits - 1))
-    _, e = torch.frexp(codes)  # codes = m 2^e, m in [0.5, 1): leading bit e - 1
-    top = torch.div(e.long() - 1, bits, rounding_mode="floor").clamp(-1, n - 1)
-    hist = torch.bincount(top + 1, minlength=n + 1).double() / max(flat.numel(), 1)
+    codes = np.round(np.abs(flat.double().cpu().numpy()) / float(scale) * (2**mag_bits - 1))
+    _, e = np.frexp(codes)  # codes = m 2^e, m in [0.5, 1): leading bit e - 1
+    top = np.clip(np.floor_divide(e.astype(np.int64) - 1, bits), -1, n - 1)
+    hist = np.bincount(top + 1, minlength=n + 1) / max(codes.size, 1)
     at_top = hist[1:]
-    above = torch.flip(torch.cumsum(torch.flip(at_top, [0]), 0), [0]) - at_top
-    return (at_top + above * (1.0 - 2.0**-bits)).cpu()
+    above = np.cumsum(at_top[::-1])[::-1] - at_top
+    return at_top + above * (1.0 - 2.0**-bits)
 
 
-def _dgauss_var(sigma: torch.Tensor) -> torch.Tensor:
-    """E[round(n)²] for n ~ N(0, sigma²), elementwise (unit step), float64."""
-    kmax = int(8 * float(sigma.max())) + 2 if sigma.numel() else 2
-    k = torch.arange(1, kmax + 1, dtype=torch.float64).reshape(-1, *([1] * sigma.dim()))
-    sg = sigma.clamp(min=1e-30).unsqueeze(0)
-    phi = torch.special.ndtr
-    p = phi((k + 0.5) / sg) - phi((k - 0.5) / sg)
+def _dgauss_var(sigma: np.ndarray) -> np.ndarray:
+    """E[round(n)²] for n ~ N(0, sigma²), elementwise (unit step)."""
+    sigma = np.asarray(sigma, dtype=np.float64)
+    kmax = int(8 * float(sigma.max())) + 2 if sigma.size else 2
+    k = np.arange(1, kmax + 1, dtype=np.float64).reshape(-1, *([1] * sigma.ndim))
+    sg = np.maximum(sigma, 1e-30)[None]
+    p = ndtr((k + 0.5) / sg) - ndtr((k - 0.5) / sg)
     out = (2 * k * k * p).sum(0)
-    return torch.where(sigma > 0, out, torch.zeros_like(out))
+    return np.where(sigma > 0, out, 0.0)
 
 
 def _mean_square_digit(bits: int) -> float:
@@ -248,34 +250,37 @@ def fast_noise_var(m: Mapping, phys: Physics, input_has_negative: bool,
     step = m.adc_step
     sigma = phys.noise_sigma_rel * m.full_scale
     sign_passes = m.sign_passes if input_has_negative else 1
-    dt = torch.float64
-    ni = m.input_slices if m.input_magnitude_bits is not None else 1
-    nj = m.weight_slices if m.weight_magnitude_bits is not None else 1
-    wi = (4.0 ** (m.dac_bits * torch.arange(ni, dtype=dt))
-          if m.input_magnitude_bits is not None else torch.ones(1, dtype=dt))
-    wj = (4.0 ** (m.ring_bits * torch.arange(nj, dtype=dt))
-          if m.weight_magnitude_bits is not None else torch.ones(1, dtype=dt))
+    quant_in = m.input_magnitude_bits is not None
+    quant_w = m.weight_magnitude_bits is not None
+    ni = m.input_slices if quant_in else 1
+    nj = m.weight_slices if quant_w else 1
+    wi = 4.0 ** (m.dac_bits * np.arange(ni)) if quant_in else np.ones(1)
+    wj = 4.0 ** (m.ring_bits * np.arange(nj)) if quant_w else np.ones(1)
     weight = wi[:, None] * wj[None, :]
+    scale = m.k_chunks * sign_passes
     if not m.integer_sums:
-        var = torch.full_like(weight, step * step / 12.0 + sigma**2)
-        return float(m.k_chunks * sign_passes * (weight * var).sum())
-    f = a_occupancy.to(dt)[:ni] if a_occupancy is not None else torch.ones(ni, dtype=dt)
-    g = b_occupancy.to(dt)[:nj] if b_occupancy is not None else torch.ones(nj, dtype=dt)
-    p = f[:, None] * g[None, :]
+        return float(scale * weight.sum() * (step * step / 12.0 + sigma**2))
     if step == 0.0:  # ideal readout: the noise itself
-        return float(m.k_chunks * sign_passes * (weight * sigma**2).sum())
+        return float(scale * weight.sum() * sigma**2)
+    f = np.asarray(a_occupancy, dtype=np.float64)[:ni] if a_occupancy is not None else np.ones(ni)
+    g = np.asarray(b_occupancy, dtype=np.float64)[:nj] if b_occupancy is not None else np.ones(nj)
+    p = f[:, None] * g[None, :]
     if rounds_away_crosstalk(m):
-        leak = torch.zeros_like(p)
-        if phys.crosstalk is not None:
-            col_sq = float((phys.crosstalk.double().cpu() ** 2).sum(0).mean())
-            leak = (m.chunk * col_sq * _mean_square_digit(m.dac_bits)
-                    * _mean_square_digit(m.ring_bits)) * p
-        var = _dgauss_var(torch.sqrt(sigma**2 + leak))
+        if phys.crosstalk is None:
+            return float(scale * weight.sum() * read_error_var(1.0, sigma, True))
+        leak = (m.chunk * _crosstalk_col_sq(phys) * _mean_square_digit(m.dac_bits)
+                * _mean_square_digit(m.ring_bits)) * p
+        var = _dgauss_var(np.sqrt(sigma**2 + leak))
     else:
         p_nz = 1.0 - (1.0 - p) ** m.chunk
-        zero = step * step * _dgauss_var(torch.full_like(p, sigma / step))
+        zero = step * step * read_error_var(1.0, sigma / step, True) if sigma > 0 else 0.0
         var = p_nz * (step * step / 12.0 + sigma**2) + (1.0 - p_nz) * zero
-    return float(m.k_chunks * sign_passes * (weight * var).sum())
+    return float(scale * (weight * var).sum())
+
+
+def _crosstalk_col_sq(phys: Physics) -> float:
+    """mean_j Σ_i X_ij² of the bank's crosstalk matrix."""
+    return float((phys.crosstalk.double() ** 2).sum(0).mean())
 
 
 def scale_and_sign(t: torch.Tensor) -> tuple[torch.Tensor, bool]:

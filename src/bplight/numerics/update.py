@@ -32,9 +32,13 @@ from bplight.numerics.modules import photonic_layers
 
 class MemristorWriter:
     """Holds the memristor state of every photonic layer of ``model`` and applies
-    updates through it. The state lives in module buffers (``mem_codes``,
-    ``mem_levels``, ``mem_gain``, ``w_range``), so it is saved and restored with the
-    model's ``state_dict``."""
+    updates through it.
+
+    The state of all layers lives in flat tensors (one update costs the same few kernels
+    whatever the number of layers); each layer's ``mem_codes``, ``mem_levels`` (and,
+    with device variation, ``mem_gain``) buffers are views into them, so the state is
+    saved and restored with the model's ``state_dict``.
+    """
 
     def __init__(self, model: nn.Module, spec: HardwareSpec, seed: int = 1) -> None:
         self.spec = spec
@@ -45,8 +49,7 @@ class MemristorWriter:
         self.cells_written = 0
         self._gens: dict[str, torch.Generator] = {}
         self.layers = [m for _, m in photonic_layers(model)]
-        for layer in self.layers:
-            self._attach(layer)
+        self._attach()
 
     def generator(self, device: torch.device) -> torch.Generator:
         key = str(device)
@@ -67,50 +70,69 @@ class MemristorWriter:
                 self.generator(torch.device(k)).set_state(s)
 
     @torch.no_grad()
-    def _attach(self, layer: nn.Module) -> None:
-        w = layer.weight
-        dev = w.device
-        wmax = float(w.abs().max())
-        w_range = torch.tensor(self.spec.update.range_headroom * (wmax if wmax > 0 else 1.0),
-                               device=dev, dtype=w.dtype)
-        layer.w_range = w_range
-        codes = quantize_weights(w, w_range, self.bits, "nearest")
-        levels = code_digits(codes, self.bits, self.cell_bits).to(w.dtype)
+    def _attach(self) -> None:
+        if not self.layers:
+            self.codes = self.levels = self.gain = self.range = None
+            return
+        ws = [layer.weight for layer in self.layers]
+        dev, dt = ws[0].device, ws[0].dtype
+        ranges = []
+        for layer, w in zip(self.layers, ws, strict=True):
+            wmax = float(w.abs().max())
+            r = self.spec.update.range_headroom * (wmax if wmax > 0 else 1.0)
+            layer.w_range = torch.tensor(r, device=dev, dtype=dt)
+            ranges.append(torch.full((w.numel(),), r, device=dev, dtype=dt))
+        self.range = torch.cat(ranges)
+        flat = torch.cat([w.detach().reshape(-1) for w in ws])
+        self.codes = quantize_weights(flat, self.range, self.bits, "nearest")
+        self.levels = code_digits(self.codes, self.bits, self.cell_bits).to(dt)
         cells = cells_per_side(self.bits, self.cell_bits)
-        gain = torch.ones(*w.shape, 2, cells, device=dev, dtype=w.dtype)
+        self.gain = None
         sd = self.spec.memristor.device_variation
         if sd > 0:
             g = self.generator(dev)
-            gain = (1.0 + sd * torch.randn(gain.shape, generator=g, device=dev,
-                                           dtype=w.dtype)).clamp(min=0.0)
-        _set_buffer(layer, "mem_codes", codes)
-        _set_buffer(layer, "mem_levels", levels)
-        _set_buffer(layer, "mem_gain", gain)
-        w.copy_(self._held(layer))
+            self.gain = (1.0 + sd * torch.randn((flat.numel(), 2, cells), generator=g,
+                                                device=dev, dtype=dt)).clamp(min=0.0)
+        start = 0
+        for layer, w in zip(self.layers, ws, strict=True):
+            n = w.numel()
+            _set_buffer(layer, "mem_codes", self.codes[start:start + n].view(w.shape))
+            _set_buffer(layer, "mem_levels",
+                        self.levels[start:start + n].view(*w.shape, 2, cells))
+            if self.gain is not None:
+                _set_buffer(layer, "mem_gain", self.gain[start:start + n].view(*w.shape, 2, cells))
+            start += n
+        self._write_back()
 
-    def _held(self, layer: nn.Module) -> torch.Tensor:
-        analog = levels_to_codes(layer.mem_levels * layer.mem_gain, self.cell_bits)
-        return codes_to_weights(analog, layer.w_range, self.bits, dtype=layer.weight.dtype)
+    def _write_back(self) -> None:
+        lv = self.levels if self.gain is None else self.levels * self.gain
+        held = codes_to_weights(levels_to_codes(lv, self.cell_bits), 1.0, self.bits,
+                                dtype=self.range.dtype) * self.range
+        start = 0
+        for layer in self.layers:
+            w = layer.weight
+            n = w.numel()
+            w.copy_(held[start:start + n].view(w.shape))
+            start += n
 
     @torch.no_grad()
     def step(self) -> int:
         """Write every layer's requested weights into its cells; returns cells written."""
+        if self.codes is None:
+            return 0
         u = self.spec.update
-        total = 0
-        for layer in self.layers:
-            w = layer.weight
-            gen = self.generator(w.device)
-            new = quantize_weights(w, layer.w_range, self.bits, u.rounding, generator=gen)
-            res = program(layer.mem_codes, new, self.bits, self.cell_bits,
-                          self.spec.memristor.programming_noise,
-                          self.spec.memristor.nonlinearity, generator=gen,
-                          old_analog=layer.mem_levels)
-            layer.mem_codes.copy_(new)
-            layer.mem_levels.copy_(res.cell_levels)
-            w.copy_(self._held(layer))
-            total += int(res.cells_written)
-        self.cells_written += total
-        return total
+        flat = torch.cat([layer.weight.detach().reshape(-1) for layer in self.layers])
+        gen = self.generator(flat.device)
+        new = quantize_weights(flat, self.range, self.bits, u.rounding, generator=gen)
+        res = program(self.codes, new, self.bits, self.cell_bits,
+                      self.spec.memristor.programming_noise, self.spec.memristor.nonlinearity,
+                      generator=gen, old_analog=self.levels)
+        self.codes.copy_(new)
+        self.levels.copy_(res.cell_levels)
+        self._write_back()
+        written = int(res.cells_written)
+        self.cells_written += written
+        return written
 
 
 def _set_buffer(module: nn.Module, name: str, value: torch.Tensor) -> None:
