@@ -168,22 +168,36 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
             parts = parts[:1]
     else:
         parts = [(1.0, ca)]
-    y = torch.zeros(a.shape[0], b.shape[0], dtype=a.dtype, device=a.device)
+    n_out, s_w = b.shape[0], len(w_slices)
+    # all weight slices side by side (they sit on separate rings, read in the same
+    # symbol): [kc, C, S_w·N]
+    w_all = torch.stack(w_slices, 0).permute(2, 3, 0, 1).reshape(kc, chunk, s_w * n_out)
+    w_shift = torch.tensor([float(2 ** (m.ring_bits * j)) for j in range(s_w)],
+                           dtype=a.dtype, device=a.device).repeat_interleave(n_out)
+    y = torch.zeros(a.shape[0], n_out, dtype=a.dtype, device=a.device)
     for sgn, part in parts:
         if m.input_magnitude_bits is None:
             in_slices = [part]
         else:
             in_slices = _slices(part, m.dac_bits, m.input_slices)
         for i, xs in enumerate(in_slices):
-            xsc = chunked(xs)
-            for j, ws in enumerate(w_slices):
-                sums = torch.einsum("mkc,nkc->mnk", xsc, ws)
-                if sigma > 0:
-                    sums = sums + sigma * torch.randn(
-                        sums.shape, generator=generator, dtype=sums.dtype, device=sums.device)
-                reads = _adc(sums, step, clip)
-                shift = float(2 ** (m.dac_bits * i + m.ring_bits * j))
-                y = y + (sgn * shift) * reads.sum(dim=2)
+            xsc = chunked(xs).transpose(0, 1)  # [kc, M, C]
+            sums = torch.bmm(xsc, w_all)  # [kc, M, S_w·N]: one analog pass per entry
+            if sigma > 0:
+                noise = torch.randn(sums.shape, generator=generator, dtype=sums.dtype,
+                                    device=sums.device)
+                sums = noise.mul_(sigma).add_(sums)
+            if step > 0:  # ADC: round to the step, clip at full scale (in place)
+                if step != 1.0:
+                    sums.div_(step)
+                sums.round_()
+                if step != 1.0:
+                    sums.mul_(step)
+                if math.isfinite(clip):
+                    sums.clamp_(-clip, clip)
+            reads = sums.sum(dim=0) * w_shift  # shift-and-add
+            shift = float(2 ** (m.dac_bits * i))
+            y = y + (sgn * shift) * reads.reshape(-1, s_w, n_out).sum(dim=1)
     if offset:
         b_eff = sum(float(2 ** (m.ring_bits * j)) * ws for j, ws in enumerate(w_slices))
         y = y - offset * b_eff.sum(dim=(1, 2)).unsqueeze(0)

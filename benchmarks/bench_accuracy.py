@@ -1,0 +1,194 @@
+"""Accuracy benchmark: does LeNet-5 still learn MNIST on the simulated chip?
+
+Measured side by side in one run, same seed, data order and schedule:
+
+1. FP32 (plain PyTorch) vs ``bplight-16b`` (fast mode) on full MNIST.
+2. ``exact`` mode (every pass, chunk and ADC read) vs fast mode vs FP32 on a subset.
+3. Where accuracy falls off: a sweep of operand resolution (input and weight bits of
+   all three products, 4-16) and of detector noise (the SNR the link budget is sized
+   for, which sets the noise of every analog pass).
+
+Writes ``accuracy.json`` (read by ``bplight reproduce --accuracy-json``),
+``accuracy.md`` (tables) and ``accuracy.png`` (the two sweeps) into ``--out``.
+
+    python benchmarks/bench_accuracy.py            # full run, ~20-30 min on 2 CPU cores
+    python benchmarks/bench_accuracy.py --quick    # smoke run on small subsets
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from bplight.config import load_spec
+from bplight.experiments.train import TrainConfig, run_training
+from bplight.photonics.link_budget import link_budget
+
+
+def _train(tag: str, out: Path, hardware: str, overrides: list[str], epochs: int,
+           subset: int | None, baseline: bool, batch_size: int = 128) -> dict:
+    run_dir = out / "runs" / tag
+    if (run_dir / "summary.json").exists():
+        return json.loads((run_dir / "summary.json").read_text())
+    cfg = TrainConfig(model="lenet5", dataset="mnist", hardware=hardware,
+                      overrides=tuple(overrides), epochs=epochs, subset=subset,
+                      batch_size=batch_size, baseline=baseline, seed=0)
+    t0 = time.perf_counter()
+    s = run_training(cfg, run_dir, progress=False)
+    s["wall_time_s"] = time.perf_counter() - t0
+    print(f"  {tag:28s} test accuracy {100 * s['test_accuracy']:6.2f} %"
+          + (f"   fp32 {100 * s['fp32_test_accuracy']:6.2f} %" if s.get("fp32_test_accuracy")
+             is not None else "") + f"   ({s['wall_time_s']:.0f} s)", flush=True)
+    return s
+
+
+def _all_products(field: str, value: object) -> list[str]:
+    return [f"{p}.{field}={value}" for p in ("forward", "error", "weight_grad")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, default=3, help="epochs of the main comparison")
+    ap.add_argument("--sweep-epochs", type=int, default=1)
+    ap.add_argument("--sweep-subset", type=int, default=None,
+                    help="train/test samples per sweep point (default: full MNIST)")
+    ap.add_argument("--exact-subset", type=int, default=512)
+    ap.add_argument("--exact-batch", type=int, default=64)
+    ap.add_argument("--out", default="benchmarks/out/accuracy")
+    ap.add_argument("--quick", action="store_true", help="small subsets, for a smoke run")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    if args.quick:
+        args.epochs, args.sweep_subset, args.exact_subset = 1, 2000, 128
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    main_subset = 2000 if args.quick else None
+    ref = load_spec("bplight-16b")
+    budget = link_budget(ref)
+    result: dict = {"model": "lenet5", "dataset": "mnist", "hardware": "bplight-16b",
+                    "reference_snr_db": budget.snr_db,
+                    "reference_noise_sigma_rel": budget.noise_sigma_rel}
+
+    print("1. FP32 vs bplight-16b (fast), same seed and schedule", flush=True)
+    s = _train("main", out, "bplight-16b", [], args.epochs, main_subset, baseline=True)
+    result["main"] = {"epochs": args.epochs, "subset": main_subset,
+                      "fp32_test_accuracy": s["fp32_test_accuracy"],
+                      "hardware_test_accuracy": s["test_accuracy"],
+                      "gap_pp": s["accuracy_gap_pp"]}
+
+    print(f"2. exact vs fast vs FP32 on a {args.exact_subset}-sample subset", flush=True)
+    ex = {}
+    for tag, hw, ov in (("exact", "bplight-16b", ["mode=exact"]),
+                        ("fast", "bplight-16b", []), ("fp32", "fp32", [])):
+        r = _train(f"subset-{tag}", out, hw, ov, 1, args.exact_subset, baseline=False,
+                   batch_size=args.exact_batch)
+        ex[tag] = {"test_accuracy": r["test_accuracy"], "wall_time_s": r["wall_time_s"]}
+    result["exact_subset"] = {"subset": args.exact_subset, "epochs": 1,
+                              "batch_size": args.exact_batch, **ex}
+
+    print("3a. operand resolution sweep (input and weight bits of all products)", flush=True)
+    res_rows = []
+    for bits in (4, 6, 8, 10, 12, 16):
+        ov = _all_products("input_bits", bits) + _all_products("weight_bits", bits)
+        r = _train(f"bits-{bits}", out, "bplight-16b", ov, args.sweep_epochs,
+                   args.sweep_subset, baseline=False)
+        res_rows.append({"bits": bits, "test_accuracy": r["test_accuracy"]})
+    fp = _train("sweep-fp32", out, "fp32", [], args.sweep_epochs, args.sweep_subset,
+                baseline=False)
+    result["sweep_fp32_test_accuracy"] = fp["test_accuracy"]
+    result["resolution_sweep"] = res_rows
+
+    print("3b. detector noise sweep (SNR the link budget is sized for)", flush=True)
+    noise_rows = []
+    for snr in (15.0, 20.0, 25.0, 30.0, 35.0, round(budget.snr_db, 1), 45.0):
+        spec = load_spec("bplight-16b", [f"laser.target_snr_db={snr}"])
+        lb = link_budget(spec)
+        r = _train(f"snr-{snr:g}", out, "bplight-16b", [f"laser.target_snr_db={snr}"],
+                   args.sweep_epochs, args.sweep_subset, baseline=False)
+        noise_rows.append({"snr_db": snr, "noise_sigma_rel": lb.noise_sigma_rel,
+                           "noise_sigma_units": lb.noise_sigma_rel * 16,
+                           "feasible": lb.feasible, "test_accuracy": r["test_accuracy"]})
+    r = _train("noise-off", out, "bplight-16b", _all_products("detector_noise", "false"),
+               args.sweep_epochs, args.sweep_subset, baseline=False)
+    noise_rows.append({"snr_db": math.inf, "noise_sigma_rel": 0.0, "noise_sigma_units": 0.0,
+                       "feasible": True, "test_accuracy": r["test_accuracy"]})
+    result["noise_sweep"] = noise_rows
+    result["sweep_epochs"] = args.sweep_epochs
+    result["sweep_subset"] = args.sweep_subset
+
+    (out / "accuracy.json").write_text(json.dumps(result, indent=2))
+    (out / "accuracy.md").write_text(_markdown(result))
+    _plot(result, out / "accuracy.png")
+    print(_markdown(result))
+    print(f"wrote {out / 'accuracy.json'}, {out / 'accuracy.md'}, {out / 'accuracy.png'}")
+
+
+def _markdown(r: dict) -> str:
+    m = r["main"]
+    ex = r["exact_subset"]
+    lines = [
+        "## LeNet-5 on MNIST: FP32 vs bplight-16b", "",
+        f"Main comparison ({m['epochs']} epochs, "
+        f"{'full MNIST' if m['subset'] is None else str(m['subset']) + ' samples'}, seed 0):", "",
+        "| run | test accuracy |", "|---|---|",
+        f"| FP32 | {100 * m['fp32_test_accuracy']:.2f} % |",
+        f"| bplight-16b (fast) | {100 * m['hardware_test_accuracy']:.2f} % |",
+        f"| gap | {m['gap_pp']:+.2f} pp |", "",
+        f"Exact vs fast on a {ex['subset']}-sample subset (1 epoch, batch {ex['batch_size']}):",
+        "", "| run | test accuracy | wall time |", "|---|---|---|",
+    ]
+    for tag in ("fp32", "fast", "exact"):
+        lines.append(f"| {tag} | {100 * ex[tag]['test_accuracy']:.2f} % | "
+                     f"{ex[tag]['wall_time_s']:.0f} s |")
+    sub = "full MNIST" if r["sweep_subset"] is None else f"{r['sweep_subset']} samples"
+    lines += ["", f"Operand-resolution sweep ({r['sweep_epochs']} epoch(s), {sub}; FP32: "
+              f"{100 * r['sweep_fp32_test_accuracy']:.2f} %):", "",
+              "| bits (input and weight, all products) | test accuracy |", "|---|---|"]
+    lines += [f"| {row['bits']} | {100 * row['test_accuracy']:.2f} % |"
+              for row in r["resolution_sweep"]]
+    lines += ["", "Detector-noise sweep (SNR at full scale the laser is sized for; "
+              "sigma in units of one slice step of a 16-unit partial sum):", "",
+              "| SNR (dB) | noise sigma (steps) | test accuracy |", "|---|---|---|"]
+    for row in r["noise_sweep"]:
+        snr = "no noise" if math.isinf(row["snr_db"]) else f"{row['snr_db']:g}"
+        lines.append(f"| {snr} | {row['noise_sigma_units']:.3f} | "
+                     f"{100 * row['test_accuracy']:.2f} % |")
+    return "\n".join(lines) + "\n"
+
+
+def _plot(r: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    fp = 100 * r["sweep_fp32_test_accuracy"]
+    bits = [row["bits"] for row in r["resolution_sweep"]]
+    a.plot(bits, [100 * row["test_accuracy"] for row in r["resolution_sweep"]], "o-",
+           label="bplight-16b")
+    a.axhline(fp, color="gray", ls="--", label="FP32")
+    a.set_xlabel("operand resolution (bits)")
+    a.set_ylabel("test accuracy (%)")
+    a.set_title("LeNet-5 / MNIST vs resolution")
+    a.legend()
+    rows = [row for row in r["noise_sweep"] if not math.isinf(row["snr_db"])]
+    b.plot([row["snr_db"] for row in rows], [100 * row["test_accuracy"] for row in rows], "o-",
+           label="bplight-16b")
+    b.axhline(fp, color="gray", ls="--", label="FP32")
+    b.axvline(r["reference_snr_db"], color="tab:green", ls=":", label="reference design")
+    b.set_xlabel("detector SNR at full scale (dB)")
+    b.set_title("LeNet-5 / MNIST vs detector noise")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Speed benchmark: training-step time of the photonic numerics vs plain PyTorch.
+
+Median time of one LeNet-5 training step (forward, backward, SGD step and, for the
+hardware modes, the memristor write) at batch 128 on random MNIST-shaped data, with 2
+threads, measured side by side in one run (interleaved rounds so that machine load
+affects all variants alike):
+
+* plain PyTorch (FP32);
+* ``fast`` mode (``bplight-16b``), with and without the memristor write;
+* ``exact`` mode (every pass, chunk and ADC read), timed on fewer steps.
+
+Then one full hardware-aware MNIST epoch of LeNet-5 in fast mode (target <= 60 s).
+
+    python benchmarks/bench_speed.py [--steps 30] [--no-epoch] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from bplight.config import load_spec
+from bplight.models import build_model
+from bplight.numerics import MemristorWriter, convert
+
+
+def _step_fn(model, writer=None):
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step(x, y):
+        out = model(x)
+        loss = F.cross_entropy(out, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if writer is not None:
+            writer.step()
+    return step
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--exact-steps", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-epoch", action="store_true", help="skip the full-epoch timing")
+    ap.add_argument("--json", default=None, help="also write the results to this file")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    x = torch.randn(args.batch, 1, 28, 28)
+    y = torch.randint(0, 10, (args.batch,))
+    base = build_model("lenet5", 1, 10, 28)
+    spec = load_spec("bplight-16b")
+    fast = convert(base, spec)
+    fast_w = convert(base, spec)
+    writer = MemristorWriter(fast_w, spec)
+    exact = convert(base, spec.replace(mode="exact"))
+    variants = {
+        "pytorch": _step_fn(base),
+        "fast (no memristor write)": _step_fn(fast),
+        "fast": _step_fn(fast_w, writer),
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for fn in variants.values():  # warm-up
+        fn(x, y)
+    for _ in range(args.steps):
+        for name, fn in variants.items():
+            t0 = time.perf_counter()
+            fn(x, y)
+            times[name].append(time.perf_counter() - t0)
+    ex_step = _step_fn(exact)
+    ex_times = []
+    for _ in range(args.exact_steps):
+        t0 = time.perf_counter()
+        ex_step(x, y)
+        ex_times.append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    med["exact"] = statistics.median(ex_times)
+    ref = med["pytorch"]
+    print(f"LeNet-5 training step, batch {args.batch}, {args.threads} threads "
+          f"(median of {args.steps}; exact: {args.exact_steps})")
+    print(f"{'variant':28s} {'ms/step':>10s} {'x PyTorch':>10s}")
+    for k, v in med.items():
+        print(f"{k:28s} {1e3 * v:10.1f} {v / ref:10.2f}")
+    result = {"batch": args.batch, "threads": args.threads,
+              "median_step_s": med, "ratio_to_pytorch": {k: v / ref for k, v in med.items()}}
+    if not args.no_epoch:
+        from bplight.data.datasets import make_loaders
+
+        train, _ = make_loaders("mnist", args.batch)
+        model = convert(build_model("lenet5", 1, 10, 28), spec)
+        step = _step_fn(model, MemristorWriter(model, spec))
+        t0 = time.perf_counter()
+        for xb, yb in train:
+            step(xb, yb)
+        epoch = time.perf_counter() - t0
+        base2 = build_model("lenet5", 1, 10, 28)
+        step2 = _step_fn(base2)
+        t0 = time.perf_counter()
+        for xb, yb in train:
+            step2(xb, yb)
+        epoch_fp32 = time.perf_counter() - t0
+        print(f"full MNIST epoch (60000 images): fast {epoch:.1f} s, PyTorch {epoch_fp32:.1f} s "
+              f"({epoch / epoch_fp32:.2f}x); target <= 60 s")
+        result["epoch_s"] = {"fast": epoch, "pytorch": epoch_fp32}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
