@@ -154,6 +154,7 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
+        sched.T_max = max(cfg.epochs, 1)  # an extended run anneals to its new end
         history = json.loads(state["history"])
         start_epoch = int(state["epoch"])
         torch.set_rng_state(state["torch_rng"])
@@ -179,9 +180,9 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
             loss = F.cross_entropy(out, y)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
-                    f"{tag} run: the loss became {float(loss)} in epoch {epoch + 1}; the last "
-                    f"good checkpoint ({ckpt_path.name}, after epoch {epoch}) is kept; lower "
-                    "--lr or raise the hardware resolution")
+                    f"{tag} run: the loss became {float(loss.detach())} in epoch "
+                    f"{epoch + 1}; the last good checkpoint ({ckpt_path.name}, after epoch "
+                    f"{epoch}) is kept; lower --lr or raise the hardware resolution")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -290,7 +291,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a hardware field, e.g. --set forward.adc_bits=6 "
                    "or --set mode=exact (repeatable)")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs to train (default 3; with --resume: the run's own, or more "
+                   "to extend it)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
@@ -348,9 +351,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         saved = json.loads((run_dir / "args.json").read_text())
         saved["overrides"] = tuple(saved.get("overrides", ()))
         cfg = TrainConfig(**saved)
-        if args.epochs != cfg.epochs and args.epochs != 3:
+        if args.epochs is not None:
+            if args.epochs < 1:
+                raise UserError(f"--epochs must be >= 1, got {args.epochs}")
             cfg.epochs = args.epochs
     else:
+        if args.epochs is None:
+            args.epochs = 3
         _check_args(args)
         cfg = TrainConfig(model=args.model.lower(), dataset=args.dataset,
                           hardware=args.hardware, overrides=tuple(args.set),
