@@ -50,6 +50,15 @@ class CostReport:
     phases: list[PhaseCost] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # Added by the photonic cost engine (empty for designs that do not model them):
+    latency_breakdown_s: dict[str, float] = field(default_factory=dict)
+    """Terms of ``latency_s``: compute schedule, memory/network bounds, update."""
+    static_power_by_component_w: dict[str, float] = field(default_factory=dict)
+    """Power drawn whenever the chip runs (lasers, ring thermal hold)."""
+    counts: dict[str, float] = field(default_factory=dict)
+    """Action counts of the whole run (ADC conversions, ring settings, cell writes ...)."""
+    schedule: str = ""
+    """How layers share the chip: "pipelined" or "sequential" ("" when not modelled)."""
 
     @property
     def ops(self) -> float:
@@ -100,6 +109,20 @@ class CostReport:
         out["phases"] = [asdict(p) for p in self.phases]
         out["assumptions"] = list(self.assumptions)
         out["sources"] = list(self.sources)
+        out["latency_breakdown_s"] = dict(self.latency_breakdown_s)
+        out["static_power_by_component_w"] = dict(self.static_power_by_component_w)
+        out["counts"] = dict(self.counts)
+        out["schedule"] = self.schedule
+        return out
+
+    def phase_totals(self) -> dict[str, dict[str, float]]:
+        """Energy (J), MACs and busy time (s) summed over layers, by phase."""
+        out: dict[str, dict[str, float]] = {}
+        for p in self.phases:
+            row = out.setdefault(p.phase, {"macs": 0, "energy_j": 0.0, "latency_s": 0.0})
+            row["macs"] += p.macs
+            row["energy_j"] += p.energy_j
+            row["latency_s"] += p.latency_s
         return out
 
     def phase_frame(self):  # -> pandas.DataFrame

@@ -1,0 +1,271 @@
+"""``bplight estimate``: what a CNN costs on a BPLight-CNN chip, to train or to infer.
+
+Prints readable tables (summary, latency terms, per phase, per component, per layer);
+``--json`` adds one JSON object on the last line of stdout; ``--out DIR`` writes
+``report.json``, ``phases.csv`` and ``report.txt`` there (each written atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from bplight.cost.report import TRAIN_PHASES, CostReport
+
+_DEFAULT_INPUT = {"lenet5": "1x32x32"}
+_PREFIX = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
+           (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
+
+
+def add_parser(subparsers) -> None:
+    from bplight.config import preset_names
+    from bplight.models import MODEL_NAMES
+
+    p = subparsers.add_parser(
+        "estimate", help="latency, energy, power, area and GOPS of a CNN on the chip",
+        description="Estimate what training (forward, error backpropagation, weight "
+        "gradient, weight update) or inference of a CNN costs on a BPLight-CNN chip: "
+        "latency, energy, power, area, GOPS, GOPS/W and GOPS/s/mm2, per layer, per phase "
+        "and per component. The chip is the same hardware description the numerical "
+        "engine trains on.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", default="lenet5", choices=MODEL_NAMES,
+                     help="built-in model (default: lenet5)")
+    src.add_argument("--model-file", metavar="FILE.py[:FACTORY]",
+                     help="a Python file defining FACTORY() -> torch.nn.Module (default "
+                     "name: build_model); the file is run as Python code")
+    p.add_argument("--input", metavar="CxHxW",
+                   help="input shape of one image, e.g. 3x224x224 (default: 1x32x32 for "
+                   "lenet5, 3x32x32 otherwise)")
+    p.add_argument("--num-classes", type=int, default=None,
+                   help="classes of a built-in model (default: 1000 at >= 224 px, else 10)")
+    p.add_argument("--hardware", default="bplight-16b",
+                   help=f"preset ({', '.join(preset_names())}) or a YAML file "
+                   "(default: bplight-16b)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a hardware field, e.g. --set forward.adc_bits=6 "
+                   "(repeatable)")
+    p.add_argument("--phase", choices=("train", "infer"), default="train",
+                   help="a training step or inference (default: train)")
+    p.add_argument("--batch", type=int, default=1, help="batch size (default: 1)")
+    p.add_argument("--json", action="store_true",
+                   help="also print one JSON object on the last line of stdout")
+    p.add_argument("--out", metavar="DIR", help="write report.json, phases.csv, report.txt")
+    p.set_defaults(func=run)
+
+
+def parse_input(text: str) -> tuple[int, ...]:
+    """``"3x224x224"`` -> (3, 224, 224)."""
+    from bplight.cli import UserError
+
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        raise UserError(f"--input {text!r} must look like CxHxW, e.g. 3x224x224") from None
+    if not shape or min(shape) < 1 or len(shape) > 4:
+        raise UserError(f"--input {text!r} must be 1 to 4 positive sizes, e.g. 3x224x224")
+    return shape
+
+
+def load_workload(args: argparse.Namespace):
+    """The Workload named by ``--model``/``--model-file`` and ``--input``."""
+    from bplight.cli import UserError
+    from bplight.workload import Workload
+
+    if args.model_file:
+        if not args.input:
+            raise UserError("--model-file needs --input (the shape of one image)")
+        shape = parse_input(args.input)
+        model = _model_from_file(args.model_file)
+        name = Path(args.model_file).stem.split(":")[0]
+        try:
+            return Workload.from_model(model, shape, name=name)
+        except (RuntimeError, ValueError) as exc:
+            raise UserError(f"could not trace {args.model_file} on input {args.input}: "
+                            f"{str(exc).splitlines()[0]}") from None
+    shape = parse_input(args.input or _DEFAULT_INPUT.get(args.model, "3x32x32"))
+    if args.num_classes is not None and args.num_classes < 1:
+        raise UserError("--num-classes must be >= 1")
+    try:
+        return Workload.from_name(args.model, shape, num_classes=args.num_classes)
+    except (ValueError, RuntimeError) as exc:
+        raise UserError(f"{args.model} on input {'x'.join(map(str, shape))}: "
+                        f"{str(exc).splitlines()[0]}") from None
+
+
+def _model_from_file(spec_text: str):
+    from bplight.cli import UserError
+
+    path_text, sep, factory = spec_text.rpartition(":")
+    if not sep or not factory.isidentifier():
+        path_text, factory = spec_text, "build_model"
+    path = Path(path_text)
+    if not path.is_file():
+        raise UserError(f"--model-file {path_text!r} does not exist")
+    mod_spec = importlib.util.spec_from_file_location(f"bplight_user_{path.stem}", path)
+    if mod_spec is None or mod_spec.loader is None:
+        raise UserError(f"--model-file {path_text!r} is not a Python file")
+    module = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(module)
+    fn = getattr(module, factory, None)
+    if not callable(fn):
+        raise UserError(f"{path_text} defines no function {factory}(); name it with "
+                        f"--model-file {path_text}:FACTORY")
+    import torch
+
+    model = fn()
+    if not isinstance(model, torch.nn.Module):
+        raise UserError(f"{path_text}:{factory}() must return a torch.nn.Module")
+    return model
+
+
+def run(args: argparse.Namespace) -> int:
+    from bplight.cli import UserError
+    from bplight.config import load_spec
+    from bplight.cost import estimate, peak
+    from bplight.photonics.link_budget import LinkBudgetError
+
+    if args.batch < 1:
+        raise UserError(f"--batch must be an integer >= 1, got {args.batch}")
+    spec = load_spec(args.hardware, overrides=args.set)
+    workload = load_workload(args)
+    try:
+        report = estimate(workload, spec, mode=args.phase, batch=args.batch)
+    except LinkBudgetError as exc:
+        raise UserError(f"hardware {spec.name}: the link budget cannot close: {exc}") from None
+    text = format_report(report, workload, peak(spec))
+    print(text)
+    payload = report_payload(report, workload, peak(spec))
+    if args.out:
+        write_outputs(Path(args.out), report, payload, text)
+        print(f"wrote {Path(args.out) / 'report.json'}, phases.csv, report.txt")
+    if args.json:
+        sys.stdout.flush()
+        print(json.dumps(payload, separators=(",", ":"), default=_json_default))
+    return 0
+
+
+def _json_default(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def report_payload(report: CostReport, workload, peak_rates: dict) -> dict:
+    """The JSON object: the report's fields (summary, breakdowns, phases) + the
+    workload summary and the chip's peak rates."""
+    out = report.to_dict()
+    out["phase_totals"] = report.phase_totals()
+    out["workload_summary"] = workload.summary()
+    out["peak"] = peak_rates
+    return out
+
+
+def write_outputs(out: Path, report: CostReport, payload: dict, text: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / "report.json", json.dumps(payload, indent=1, default=_json_default))
+    _atomic_write(out / "phases.csv", report.phase_frame().to_csv(index=False))
+    _atomic_write(out / "report.txt", text + "\n")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---- text tables ----
+
+def eng(value: float, unit: str = "", digits: int = 3) -> str:
+    """``eng(3.6e-6, "s") == "3.6 µs"``."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}".strip()
+    for scale, prefix in _PREFIX:
+        if abs(value) >= scale * 0.9995:
+            return f"{value / scale:.{digits}g} {prefix}{unit}".strip()
+    return f"{value:.{digits}g} {unit}".strip()
+
+
+def table(headers: list[str], rows: list[list[str]], title: str) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w)
+                     for i, (h, w) in enumerate(zip(headers, widths, strict=True)))
+    out = [title, line, "-" * len(line)]
+    for r in rows:
+        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    return "\n".join(out)
+
+
+def format_report(r: CostReport, workload, peak_rates: dict) -> str:
+    """Summary, latency terms, phases, components and layers as text tables."""
+    shape = "x".join(map(str, r.input_shape))
+    summary = [
+        ["design", r.design], ["workload", f"{r.workload} ({shape})"],
+        ["mode", f"{r.mode}, batch {r.batch}, {r.schedule} layers"],
+        ["MACs", eng(r.macs)], ["latency", eng(r.latency_s, "s")],
+        ["latency per image", eng(r.latency_per_image_s, "s")],
+        ["energy", eng(r.energy_j, "J")], ["energy per image", eng(r.energy_per_image_j, "J")],
+        ["power", eng(r.power_w, "W")], ["area", f"{r.area_mm2:.4g} mm²"],
+        ["throughput", f"{r.gops:.4g} GOPS"], ["power efficiency", f"{r.gops_per_w:.4g} GOPS/W"],
+        ["computational efficiency", f"{r.gops_per_s_per_mm2:.4g} GOPS/s/mm²"],
+        ["peak (all banks busy)", f"{peak_rates['gops']:.4g} GOPS"],
+    ]
+    parts = [table(["quantity", "value"], summary, f"Cost of {r.workload} on {r.design}")]
+
+    lat = [[k, eng(v, "s")] for k, v in r.latency_breakdown_s.items()]
+    parts.append(table(["term", "time"], lat, "Latency terms (latency = max of compute…"
+                       "digital, + update)"))
+
+    totals = r.phase_totals()
+    order = [p for p in TRAIN_PHASES if p in totals]
+    rows = [[p, eng(totals[p]["macs"]), eng(totals[p]["latency_s"], "s"),
+             eng(totals[p]["energy_j"], "J"), f"{100 * totals[p]['energy_j'] / r.energy_j:.1f}%"]
+            for p in order]
+    parts.append(table(["phase", "MACs", "stage time", "energy", "share"], rows,
+                       "Per phase (stage time: each GEMM's time on its cores, summed)"))
+
+    rows = [[k, eng(v, "J"), f"{100 * v / r.energy_j:.1f}%",
+             eng(r.static_power_by_component_w[k], "W") if k in r.static_power_by_component_w
+             else ""] for k, v in r.energy_by_component_j.items()]
+    parts.append(table(["component", "energy", "share", "static power"], rows,
+                       "Energy by component"))
+    rows = [[k, f"{v:.4g}", f"{100 * v / r.area_mm2:.1f}%"]
+            for k, v in r.area_by_component_mm2.items()]
+    parts.append(table(["component", "area mm²", "share"], rows, "Area by component"))
+
+    layer_names = [lay.name for lay in workload.layers]
+    by_layer: dict[str, dict[str, tuple[float, float]]] = {}
+    for p in r.phases:
+        e, t = by_layer.setdefault(p.layer, {}).get(p.phase, (0.0, 0.0))
+        by_layer[p.layer][p.phase] = (e + p.energy_j, t + p.latency_s)
+    cols = [ph for ph in TRAIN_PHASES if any(ph in v for v in by_layer.values())]
+    rows = []
+    for lay in workload.layers:
+        d = by_layer.get(lay.name, {})
+        macs = lay.positions * lay.k_forward * lay.out_channels
+        rows.append([lay.name, lay.kind, eng(macs)]
+                    + [eng(d[ph][0], "J") if ph in d else "-" for ph in cols]
+                    + [eng(d["forward"][1], "s") if "forward" in d else "-"])
+    digital = [v for k, v in by_layer.items() if k not in layer_names]
+    if digital:
+        rows.append(["(activation/pooling)", "digital", "-"]
+                    + [eng(sum(v[ph][0] for v in digital if ph in v), "J")
+                       if any(ph in v for v in digital) else "-" for ph in cols]
+                    + ["-"])
+    parts.append(table(["layer", "kind", "MACs/img"] + [f"E {c}" for c in cols]
+                       + ["t forward"], rows, "Per layer (energy incl. static share)"))
+    return "\n\n".join(parts)

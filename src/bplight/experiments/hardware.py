@@ -1,0 +1,101 @@
+"""``bplight hardware``: list presets, show a resolved hardware description and what
+follows from it (link budget, noise, crosstalk, the mapping of a product)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bplight.config.loader import dump_spec, load_spec, preset_names
+from bplight.config.spec import PHASES
+from bplight.mapping import GemmShape, plan
+
+
+def describe(spec) -> dict:
+    """Link budget and per-phase mapping of a 16-wavelength chunk, JSON-ready."""
+    from bplight.photonics.bank import crosstalk_db_neighbour
+    from bplight.photonics.link_budget import link_budget
+
+    lb = link_budget(spec)
+    out = {
+        "name": spec.name, "mode": spec.mode,
+        "link_budget": {
+            "feasible": lb.feasible, "reason": lb.reason,
+            "target_snr_db": lb.target_snr_db, "snr_db": lb.snr_db,
+            "noise_sigma_rel": lb.noise_sigma_rel,
+            "laser_power_per_wavelength_dbm": lb.laser_power_per_wavelength_dbm,
+            "laser_electrical_power_per_core_w": lb.laser_electrical_power_w,
+            "path_loss_db": lb.path_loss_db, "split_db": lb.split_db,
+        },
+        "crosstalk_neighbour_db": crosstalk_db_neighbour(spec),
+        "products": {},
+    }
+    k = spec.photonics.wavelengths_per_bank
+    for phase in PHASES:
+        m = plan(GemmShape(1, k, 1, phase, input_signed=phase == "error"), spec)
+        out["products"][phase] = {
+            "analog": m.analog, "input_slices": m.input_slices,
+            "weight_slices": m.weight_slices, "sign_passes": m.sign_passes,
+            "passes_per_chunk": m.passes_per_chunk, "pass_full_scale": m.full_scale,
+            "adc_bits": m.adc_bits, "needed_adc_bits": m.needed_adc_bits,
+            "adc_step": m.adc_step,
+        }
+    return out
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "hardware", help="list presets or show a hardware description and its link budget",
+        description=__doc__)
+    sub = p.add_subparsers(dest="hardware_command", metavar="ACTION")
+    ls = sub.add_parser("list", help="list the shipped presets")
+    ls.set_defaults(func=_cmd_list)
+    show = sub.add_parser("show", help="print the resolved description (YAML) and what "
+                          "follows from it")
+    show.add_argument("hardware", nargs="?", default="bplight-16b",
+                      help="preset name or YAML file")
+    show.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    show.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    show.add_argument("--yaml", action="store_true", help="print only the resolved YAML")
+    show.set_defaults(func=_cmd_show)
+    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+    return p
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    for name in preset_names():
+        spec = load_spec(name)
+        print(f"{name:14s} {spec.description}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    spec = load_spec(args.hardware, args.set)
+    if args.yaml:
+        print(dump_spec(spec), end="")
+        return 0
+    info = describe(spec)
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(dump_spec(spec), end="")
+    lb = info["link_budget"]
+    print("\n# derived")
+    print(f"link budget: {'closes' if lb['feasible'] else 'does NOT close: ' + lb['reason']}")
+    tgt = lb["target_snr_db"]
+    print(f"  target SNR {tgt:.1f} dB, achieved {lb['snr_db']:.1f} dB, noise sigma "
+          f"{lb['noise_sigma_rel']:.2e} of a pass's full scale" if tgt is not None else
+          f"  no SNR requirement; achieved {lb['snr_db']:.1f} dB")
+    print(f"  laser {lb['laser_power_per_wavelength_dbm']:.1f} dBm per wavelength, "
+          f"{1e3 * lb['laser_electrical_power_per_core_w']:.1f} mW electrical per core; "
+          f"path loss {lb['path_loss_db']:.2f} dB + split {lb['split_db']:.2f} dB")
+    print(f"neighbour crosstalk: {info['crosstalk_neighbour_db']:.1f} dB")
+    for phase, m in info["products"].items():
+        if not m["analog"]:
+            print(f"{phase:12s} digital")
+            continue
+        print(f"{phase:12s} {m['input_slices']} input x {m['weight_slices']} weight slices x "
+              f"{m['sign_passes']} sign pass(es) = {m['passes_per_chunk']} passes per chunk; "
+              f"|sum| <= {m['pass_full_scale']}, ADC {m['adc_bits']} b "
+              f"(exact reads need {m['needed_adc_bits']} b)")
+    return 0

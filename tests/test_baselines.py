@@ -1,0 +1,266 @@
+"""Baseline accelerators: figures round-trip from their sources, same op counts as the
+photonic side, inference-only designs refuse training with a clear message."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from bplight.baselines import (
+    BASELINES,
+    TRAINING_BASELINES,
+    PublishedAccelerator,
+    TrainingNotSupported,
+    get_baseline,
+    workload_phase_macs,
+)
+from bplight.baselines import crosslight as crosslight_mod
+from bplight.baselines import dadiannao as dadiannao_mod
+from bplight.baselines import deap as deap_mod
+from bplight.baselines import gpu as gpu_mod
+from bplight.baselines import holylight as holylight_mod
+from bplight.baselines import isaac as isaac_mod
+from bplight.baselines import pipelayer as pipelayer_mod
+from bplight.baselines.base import NO_SLOWDOWN, ONE_PASS
+from bplight.mapping import LayerShape, layer_gemms
+
+
+@dataclasses.dataclass
+class TinyWorkload:
+    """A stand-in Workload: two layers, GEMMs from the shared ``layer_gemms``."""
+
+    name: str = "tiny"
+    input_shape: tuple[int, ...] = (1, 8, 8)
+    layers: tuple[LayerShape, ...] = (
+        LayerShape("c1", "conv", 1, 4, (3, 3), (6, 6), (8, 8), input_signed=True,
+                   first_layer=True),
+        LayerShape("fc", "linear", 144, 10),
+    )
+
+    def gemms(self, mode: str, batch: int) -> list:
+        out = []
+        for layer in self.layers:
+            g = layer_gemms(dataclasses.replace(layer, batch=batch))
+            out.extend(g.values() if mode == "train" else [g["forward"]])
+        return out
+
+
+def hand_macs(batch: int, mode: str) -> int:
+    c1 = 36 * 9 * 4  # positions x k x cout
+    fc = 144 * 10
+    fwd = batch * (c1 + fc)
+    if mode == "infer":
+        return fwd
+    # error: only fc (c1 is the first layer); weight_grad: both layers
+    return fwd + batch * fc + batch * (c1 + fc)
+
+
+def rel(a: float, b: float) -> float:
+    return abs(a - b) / abs(b)
+
+
+# --- figures round-trip from their published sources -------------------------------------
+
+def test_isaac_figures_round_trip() -> None:
+    b = get_baseline("isaac")
+    assert b.peak_gops_per_s_per_mm2 == pytest.approx(isaac_mod.ISAAC_CE.value)
+    assert b.peak_gops_per_w == pytest.approx(isaac_mod.ISAAC_PE.value)
+    # GOPS/W x power = throughput; GOPS/s/mm2 x area = throughput
+    assert b.peak_gops_per_w * b.power_w.value == pytest.approx(b.peak_gops)
+    assert isaac_mod.ISAAC_CE.value * isaac_mod.ISAAC_AREA_MM2.value == pytest.approx(b.peak_gops)
+
+
+def test_dadiannao_round_trip_and_published_power() -> None:
+    b = get_baseline("dadiannao")
+    assert b.peak_gops_per_s_per_mm2 == pytest.approx(dadiannao_mod.DADIANNAO_CE.value)
+    assert b.peak_gops_per_w == pytest.approx(dadiannao_mod.DADIANNAO_PE.value)
+    # The efficiencies reproduce the separately published 20.1 W within 5 %.
+    assert rel(b.power_w.value, dadiannao_mod.DADIANNAO_POWER_W.value) < 0.05
+    # ISAAC's 7.5x computational density over DaDianNao (ISAAC abstract) within 2 %.
+    ratio = get_baseline("isaac").peak_gops_per_s_per_mm2 / b.peak_gops_per_s_per_mm2
+    assert rel(ratio, isaac_mod.ISAAC_DENSITY_VS_DADIANNAO) < 0.02
+
+
+def test_pipelayer_round_trip() -> None:
+    b = get_baseline("pipelayer")
+    assert b.peak_gops_per_s_per_mm2 == pytest.approx(pipelayer_mod.PIPELAYER_CE.value)
+    assert b.peak_gops_per_w == pytest.approx(pipelayer_mod.PIPELAYER_PE.value)
+    assert b.peak_gops_per_w * b.power_w.value == pytest.approx(b.peak_gops)
+
+
+def test_gpu_figures_from_vendor_specs() -> None:
+    g = get_baseline("gtx1080")
+    assert g.peak_ops_per_s.value == pytest.approx(8.873e12, rel=1e-3)
+    assert g.peak_gops_per_w * 180.0 == pytest.approx(g.peak_gops)
+    p = get_baseline("p100")
+    assert p.peak_gops_per_w * 250.0 == pytest.approx(18.7e3)
+
+
+def test_pipelayer_vs_gtx1080_reproduces_published_ratios() -> None:
+    """PipeLayer's abstract: 42.45x speedup, 7.17x energy saving over the GTX 1080. The GPU
+    utilisation assumption is calibrated so that our two models agree within 25 %."""
+    w = TinyWorkload()
+    pl = get_baseline("pipelayer").estimate(w, "train", 64)
+    gpu = get_baseline("gtx1080").estimate(w, "train", 64)
+    speedup = gpu.latency_s / pl.latency_s
+    saving = gpu.energy_j / pl.energy_j
+    assert rel(speedup, pipelayer_mod.PIPELAYER_SPEEDUP_VS_GTX1080) < 0.25
+    assert rel(saving, pipelayer_mod.PIPELAYER_ENERGY_SAVING_VS_GTX1080) < 0.25
+
+
+def test_holylight_is_13x_isaac_per_watt() -> None:
+    h = get_baseline("holylight")
+    i = get_baseline("isaac")
+    assert h.peak_gops_per_w / i.peak_gops_per_w == pytest.approx(
+        holylight_mod.HOLYLIGHT_PE_GAIN_VS_ISAAC)
+
+
+def test_deap_relative_to_p100() -> None:
+    d = get_baseline("deap")
+    p = get_baseline("p100")
+    native_speedup = d.peak_ops_per_s.value / p.throughput_ops_per_s("infer")
+    assert deap_mod.DEAP_SPEEDUP_RANGE[0] <= native_speedup <= deap_mod.DEAP_SPEEDUP_RANGE[1]
+    assert d.power_w.value == pytest.approx(deap_mod.DEAP_POWER_FRACTION * 250.0)
+    # 16 bits from 4-bit slices: 16 passes slow it down 16x.
+    assert d.throughput_ops_per_s("infer") == pytest.approx(d.peak_ops_per_s.value / 16)
+
+
+def test_crosslight_relative_to_p100() -> None:
+    c = get_baseline("crosslight")
+    p = get_baseline("p100")
+    ratio = p.energy_per_op_j("infer") / c.energy_per_op_j("infer")
+    assert ratio == pytest.approx(crosslight_mod.CROSSLIGHT_KFPS_PER_W
+                                  / crosslight_mod.P100_KFPS_PER_W_IN_CROSSLIGHT)
+    lo, hi = crosslight_mod.CROSSLIGHT_AREA_RANGE_MM2
+    assert lo <= c.area_mm2 <= hi
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
+def test_every_figure_has_a_source(name: str) -> None:
+    b = BASELINES[name]
+    assert isinstance(b, PublishedAccelerator)
+    assert b.sources, name
+    for label, fig in b.figures().items():
+        assert fig.source.strip(), (name, label)
+        assert fig.kind in ("published", "derived", "assumption")
+    # every non-published figure (but the trivial defaults) is shown to the user
+    shown = "\n".join(b.assumptions)
+    for label, fig in b.figures().items():
+        if fig.kind != "published" and fig not in (ONE_PASS, NO_SLOWDOWN):
+            assert label in shown
+    for _metric, published, derived in b.published_checks:
+        assert rel(derived, published) < 0.05
+
+
+# --- the same op counts on both sides -----------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["train", "infer"])
+@pytest.mark.parametrize("batch", [1, 8])
+def test_macs_come_from_the_workload_gemms(mode: str, batch: int) -> None:
+    w = TinyWorkload()
+    assert sum(workload_phase_macs(w, mode, batch).values()) == hand_macs(batch, mode)
+    for name in BASELINES:
+        b = BASELINES[name]
+        if mode == "train" and not b.supports_training:
+            continue
+        r = b.estimate(w, mode, batch)
+        assert r.macs == hand_macs(batch, mode)
+        assert r.ops == 2 * hand_macs(batch, mode)
+        assert r.batch == batch and r.mode == mode and r.workload == "tiny"
+        assert sum(p.macs for p in r.phases) == r.macs
+        assert sum(p.energy_j for p in r.phases) == pytest.approx(r.energy_j)
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
+def test_latency_and_energy_from_throughput_and_efficiency(name: str) -> None:
+    b = BASELINES[name]
+    w = TinyWorkload()
+    r = b.estimate(w, "infer", 4)
+    assert r.latency_s == pytest.approx(r.ops / b.throughput_ops_per_s("infer"))
+    assert r.energy_j == pytest.approx(r.ops * b.energy_per_op_j("infer"))
+    assert r.gops == pytest.approx(b.throughput_ops_per_s("infer") / 1e9)
+    assert r.area_mm2 == b.area_mm2
+    # reports carry the sources and assumptions for the CLI to show
+    assert r.sources == b.sources and r.assumptions == b.assumptions
+
+
+def test_ratios_independent_of_batch_for_rate_models() -> None:
+    """A rate model's per-op figures do not depend on batch: ratios between two baselines
+    are the same at batch 1 and 64 (the photonic side is where batch matters)."""
+    w = TinyWorkload()
+    a, b = get_baseline("pipelayer"), get_baseline("gtx1080")
+    r1 = b.estimate(w, "train", 1).latency_s / a.estimate(w, "train", 1).latency_s
+    r64 = b.estimate(w, "train", 64).latency_s / a.estimate(w, "train", 64).latency_s
+    assert r1 == pytest.approx(r64)
+
+
+def test_macs_override_costs_exactly_those_ops() -> None:
+    w = TinyWorkload()
+    r = get_baseline("isaac").estimate(w, "infer", 1, macs_by_phase={"forward": 1000})
+    assert r.macs == 1000
+
+
+# --- training on inference-only designs ---------------------------------------------------
+
+@pytest.mark.parametrize("name", ["isaac", "holylight", "deap", "crosslight"])
+def test_inference_only_refuses_training(name: str) -> None:
+    b = get_baseline(name)
+    assert not b.supports_training
+    with pytest.raises(TrainingNotSupported) as info:
+        b.estimate(TinyWorkload(), "train", 8)
+    msg = str(info.value)
+    assert name in msg and "cannot train" in msg
+    assert isinstance(info.value, ValueError)
+    assert b.estimate(TinyWorkload(), "infer", 8).energy_j > 0
+
+
+def test_training_baselines() -> None:
+    assert set(TRAINING_BASELINES) == {"gtx1080", "p100", "dadiannao", "pipelayer"}
+
+
+def test_dadiannao_trains_at_32_bits() -> None:
+    d = get_baseline("dadiannao")
+    assert d.throughput_ops_per_s("train") == pytest.approx(d.throughput_ops_per_s("infer") / 2)
+    assert d.energy_per_op_j("train") == pytest.approx(2 * d.energy_per_op_j("infer"))
+
+
+def test_gpu_energy_is_power_times_time() -> None:
+    g = get_baseline("gtx1080")
+    r = g.estimate(TinyWorkload(), "train", 16)
+    assert r.power_w == pytest.approx(180.0)
+
+
+def test_bad_inputs() -> None:
+    b = get_baseline("isaac")
+    with pytest.raises(ValueError, match="mode"):
+        b.estimate(TinyWorkload(), "fly", 1)
+    with pytest.raises(ValueError, match="batch"):
+        b.estimate(TinyWorkload(), "infer", 0)
+    with pytest.raises(KeyError, match="allowed"):
+        get_baseline("tpu")
+    with pytest.raises(ValueError, match="utilisation"):
+        gpu_mod.gtx1080(utilisation=1.5)
+    assert get_baseline("GTX-1080").name == "gtx1080"
+
+
+def test_variants_for_sensitivity() -> None:
+    g = get_baseline("gtx1080")
+    assert isinstance(g, PublishedAccelerator)
+    g2 = g.with_figure("utilisation", 0.7, "sensitivity high")
+    assert g2.throughput_ops_per_s("train") == pytest.approx(2 * g.throughput_ops_per_s("train"))
+    assert "sensitivity high" in "\n".join(g2.assumptions)
+    assert math.isclose(gpu_mod.gtx1080(0.7).utilisation.value, 0.7)
+
+
+def test_docs_baselines_in_sync() -> None:
+    """docs/baselines.md carries the generated figures of the current models."""
+    from pathlib import Path
+
+    from bplight.baselines.registry import baselines_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "baselines.md"
+    if not doc.is_file():
+        pytest.skip("docs/baselines.md not present in this checkout")
+    assert baselines_markdown() in doc.read_text()

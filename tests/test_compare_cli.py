@@ -1,0 +1,170 @@
+"""`bplight compare`, `reproduce` and `sensitivity` end to end on LeNet-5 (fast)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bplight.cli import main
+from bplight.experiments.reproduce import CLAIMS, bisect_log, geomean, read_accuracy
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIELDS = ("speedup", "energy_saving", "gops_per_w_ratio", "gops_per_s_per_mm2_ratio")
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_compare_json_train(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "compare", "--model", "lenet5", "--phase", "train",
+                             "--batch", "8", "--json")
+    assert code == 0, err
+    data = last_json(out)
+    assert data["phase"] == "train" and data["batch"] == 8
+    phot = data["photonic"]
+    for key in ("latency_s", "energy_j", "area_mm2", "gops", "gops_per_w",
+                "gops_per_s_per_mm2", "macs"):
+        assert key in phot
+    bases = data["baselines"]
+    assert {"gtx1080", "pipelayer", "isaac", "holylight", "deap", "dadiannao"} <= set(bases)
+    for name in ("isaac", "holylight", "deap", "crosslight"):
+        entry = bases[name]
+        assert all(entry[f] is None for f in FIELDS)
+        assert "inference only" in entry["reason"]
+    for name in ("gtx1080", "p100", "dadiannao", "pipelayer"):
+        entry = bases[name]
+        assert entry["reason"] is None
+        assert all(isinstance(entry[f], float) and entry[f] > 0 for f in FIELDS)
+        b = entry["baseline_summary"]
+        # same op counts on both sides; ratios from those reports
+        assert b["macs"] == phot["macs"]
+        assert entry["speedup"] == pytest.approx(b["latency_s"] / phot["latency_s"])
+        assert entry["energy_saving"] == pytest.approx(b["energy_j"] / phot["energy_j"])
+        assert entry["gops_per_w_ratio"] == pytest.approx(entry["energy_saving"])
+        assert entry["gops_per_s_per_mm2_ratio"] == pytest.approx(
+            phot["gops_per_s_per_mm2"] / b["gops_per_s_per_mm2"])
+        assert entry["assumptions"] and entry["sources"]
+
+
+def test_compare_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "cmp.png"
+    code, out, err = run_cli(capsys, "compare", "--model", "lenet5", "--phase", "infer",
+                             "--batch", "4", "--baselines", "isaac,gtx1080,deap",
+                             "--plot", str(png))
+    assert code == 0, err
+    assert "isaac" in out and "gtx1080" in out and "deap" in out
+    assert "pipelayer" not in out
+    assert "assumption" in out  # each baseline's assumptions are listed
+    assert png.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_compare_bad_baseline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "compare", "--model", "lenet5", "--baselines",
+                             "isaac,tpu")
+    assert code == 2
+    line = err.strip()
+    assert len(line.splitlines()) == 1
+    assert "'tpu'" in line and "allowed" in line and "isaac" in line
+
+
+def test_compare_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "compare", "--model", "lenet5", "--input", "1x32")
+    assert code == 2 and "CxHxW" in err and len(err.strip().splitlines()) == 1
+
+
+def test_compare_hardware_override(capsys: pytest.CaptureFixture[str]) -> None:
+    """A faster modulation rate never slows the design down (same ops, same baseline)."""
+    args = ["compare", "--model", "lenet5", "--phase", "infer", "--batch", "8",
+            "--baselines", "isaac", "--json"]
+    _, out1, _ = run_cli(capsys, *args)
+    _, out2, _ = run_cli(capsys, *args, "--set", "photonics.modulation_rate_hz=10e9")
+    s1 = last_json(out1)["baselines"]["isaac"]["speedup"]
+    s2 = last_json(out2)["baselines"]["isaac"]["speedup"]
+    assert s2 >= s1
+
+
+def test_reproduce_writes_all_claims(tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    doc = tmp_path / "docs" / "reproduction.md"
+    code, out, err = run_cli(capsys, "reproduce", "--out", str(doc), "--models", "lenet5",
+                             "--batch", "8", "--accuracy-json", str(tmp_path / "none.json"))
+    assert code == 0, err
+    text = doc.read_text()
+    for claim in CLAIMS:
+        assert claim.text in text
+    for number in ("34×", "38.5×", "29×", "31×", "38.7×"):
+        assert number in text
+    assert "bench_accuracy.py" in text  # accuracy file absent: says how to produce it
+    assert "pipelayer" in text and "isaac" in text
+    # every claim off by more than 25 % carries a reason
+    off = [line for line in text.splitlines() if line.startswith("| ") and "| no |" in line]
+    reasons = text.split("## Why the numbers differ")[1].split("## Accuracy")[0]
+    assert len([r for r in reasons.splitlines() if r.startswith("- **")]) == len(off)
+
+
+def test_reproduce_reads_accuracy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    acc = tmp_path / "acc.json"
+    acc.write_text(json.dumps({"fp32": {"test_accuracy": 0.9912},
+                               "bplight-16b": {"test_accuracy": 0.9895}}))
+    doc = tmp_path / "r.md"
+    code, _, err = run_cli(capsys, "reproduce", "--out", str(doc), "--models", "lenet5",
+                           "--batch", "8", "--accuracy-json", str(acc))
+    assert code == 0, err
+    text = doc.read_text()
+    assert "99.12 %" in text and "98.95 %" in text and "0.17 points" in text
+
+
+def test_sensitivity_writes_png_and_table(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "sens"
+    code, out, err = run_cli(capsys, "sensitivity", "--model", "lenet5", "--batch", "8",
+                             "--out", str(out_dir))
+    assert code == 0, err
+    assert (out_dir / "tornado.png").read_bytes()[:8] == PNG_MAGIC
+    md = (out_dir / "sensitivity.md").read_text()
+    csv_text = (out_dir / "sensitivity.csv").read_text()
+    for label in ("wavelengths per bank", "modulation", "ADC energy", "memristor write",
+                  "wall-plug"):
+        assert label in md and label in csv_text
+    assert csv_text.splitlines()[0].startswith("rank,parameter")
+
+
+def test_sensitivity_rejects_inference_only_baseline(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "sensitivity", "--model", "lenet5", "--baseline", "isaac",
+                           "--out", str(tmp_path))
+    assert code == 2 and "cannot train" in err
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def test_bisect_log_solves_power_law() -> None:
+    x = bisect_log(lambda v: v ** 2, 49.0, 1.0, 100.0, rel_tol=1e-9)
+    assert x == pytest.approx(7.0, rel=1e-6)
+    assert bisect_log(lambda v: v, 1000.0, 1.0, 10.0) is None
+
+
+def test_geomean() -> None:
+    assert geomean([2.0, 8.0]) == pytest.approx(4.0)
+    assert math.isnan(geomean([]))
+
+
+def test_read_accuracy_variants(tmp_path: Path) -> None:
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps({"fp32_accuracy": 99.0, "hardware_accuracy": 98.5}))
+    a = read_accuracy(p)
+    assert a["reference"] == pytest.approx(0.99) and a["hardware"] == pytest.approx(0.985)
+    assert a["drop_points"] == pytest.approx(0.5)
+    p.write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_accuracy(p)
