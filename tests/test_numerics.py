@@ -281,3 +281,25 @@ def test_adc_step_rules() -> None:
     assert adc_step(m) == 1.0           # 31 codes cover 16 units in unit steps
     m4 = plan(GemmShape(1, 16, 1, "forward"), load_spec("bplight-16b", ["forward.adc_bits=4"]))
     assert adc_step(m4) == pytest.approx(16 / 7)
+
+
+def test_extreme_levels_are_written_exactly_and_others_carry_noise() -> None:
+    spec = load_spec("bplight-16b", ["memristor.programming_noise=0.5",
+                                     "update.rounding=nearest"])
+    net = convert(nn.Sequential(nn.Linear(4, 2, bias=False)), spec)
+    writer = MemristorWriter(net, spec, seed=3)
+    layer = net[0]
+    lsb = float(layer.w_range) / (2**15 - 1)
+    # codes whose 4-bit digits are all 0 or 15 (extreme levels) vs. mid levels
+    extreme = torch.tensor([[0xF0F, 0x00F, -0xFFF, 0xF00], [0x0F0, -0x00F, 0xFF0, 0x000]])
+    with torch.no_grad():
+        layer.weight.copy_(extreme.double() * lsb)
+    writer.step()
+    torch.testing.assert_close(layer.weight.detach() / lsb, extreme.to(layer.weight.dtype),
+                               rtol=0, atol=1e-3)
+    mid = torch.tensor([[0x777, 0x353, -0x562, 0x1A7], [0x2B9, -0x333, 0x6A5, 0x454]])
+    with torch.no_grad():
+        layer.weight.copy_(mid.double() * lsb)
+    writer.step()
+    err = (layer.weight.detach() / lsb - mid).abs()
+    assert float(err.max()) > 1.0  # written mid levels land with programming error

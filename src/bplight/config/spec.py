@@ -193,6 +193,10 @@ class MemristorConfig(_Frozen):
         0.1, ge=0, le=2, description="Cycle-to-cycle programming error of a written cell, "
         "standard deviation in units of one conductance level (assumption: write-verify "
         "to within ~0.1 level; NeuroSim's sigma_c2c is quoted relative to the range).")
+    exact_extreme_levels: bool = Field(
+        True, description="Cells written to the lowest or highest level (full reset / full "
+        "set) saturate there without programming error; only intermediate levels carry "
+        "programming_noise (assumption: saturating pulses, as in binary ReRAM operation).")
     device_variation: float = Field(
         0.0, ge=0, le=0.5, description="Device-to-device variation of the conductance "
         "range, fraction (NeuroSim's sigma_d2d; 0 in the reference design: assumption).")
