@@ -212,7 +212,8 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
             programming_noise_levels: float = 0.0, nonlinearity: float = 0.0,
             generator: torch.Generator | None = None,
             old_analog: torch.Tensor | None = None,
-            dtype: torch.dtype | None = None) -> ProgramResult:
+            dtype: torch.dtype | None = None,
+            exact_extremes: bool = False) -> ProgramResult:
     """Write ``new_codes`` over ``old_codes`` into the cells (see the module docstring).
 
     old_codes, new_codes: signed integer codes of the same shape.
@@ -222,6 +223,8 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
     old_analog: previous per-cell levels (``ProgramResult.cell_levels``); None: the cells
         sit exactly at the digits of ``old_codes``.
     dtype: float dtype of the analog state (default: old_analog's, else torch default).
+    exact_extremes: cells written to level 0 or 2^cell_bits - 1 (full reset / set)
+        saturate there without programming error.
     """
     if old_codes.shape != new_codes.shape:
         raise ValueError(f"old_codes {tuple(old_codes.shape)} and new_codes "
@@ -249,6 +252,9 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
     if programming_noise_levels > 0.0:
         noise = torch.randn(target.shape, generator=generator, device=target.device,
                             dtype=dtype)
+        if exact_extremes:
+            top = 2**cell_bits - 1
+            noise = noise.masked_fill_((new_d == 0) | (new_d == top), 0.0)
         target = target + programming_noise_levels * noise
     levels = torch.where(written, target, old_lv)
     return ProgramResult(analog_codes=levels_to_codes(levels, cell_bits), cell_levels=levels,

@@ -126,14 +126,10 @@ class MemristorWriter:
         new = quantize_weights(flat, self.range, self.bits, u.rounding, generator=gen)
         res = program(self.codes, new, self.bits, self.cell_bits,
                       self.spec.memristor.programming_noise, self.spec.memristor.nonlinearity,
-                      generator=gen, old_analog=self.levels)
-        levels = res.cell_levels
-        if self.spec.memristor.exact_extreme_levels:
-            digits = code_digits(new, self.bits, self.cell_bits).to(levels.dtype)
-            top = float(2**self.cell_bits - 1)
-            levels = torch.where((digits == 0) | (digits == top), digits, levels)
+                      generator=gen, old_analog=self.levels,
+                      exact_extremes=self.spec.memristor.exact_extreme_levels)
         self.codes.copy_(new)
-        self.levels.copy_(levels)
+        self.levels.copy_(res.cell_levels)
         self._write_back()
         written = int(res.cells_written)
         self.cells_written += written
