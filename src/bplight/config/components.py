@@ -21,11 +21,9 @@ the scaling laws (bits, rate) live in :mod:`bplight.cost.components`:
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from bplight.units import parse_quantity
+from bplight.config.base import FrozenConfig
 
 ISAAC_ADC_BITS = (4, 5, 6, 7, 8, 9, 10)
 """Resolutions of ISAAC's scaled ADC table (hwcomponents-library ``isaac.py``)."""
@@ -35,24 +33,8 @@ ISAAC_ADC_AREA_UM2 = (361.04, 476.91, 626.91, 845.18, 1200.0, 1827.911647, 3002.
 """Area (µm²) for :data:`ISAAC_ADC_BITS`."""
 
 
-class ComponentsConfig(BaseModel):
+class ComponentsConfig(FrozenConfig):
     """Component cost parameters (defaults: the ``bplight-16b`` reference design)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse_units(cls, data: Any) -> Any:
-        """Read quantity strings ("450 fJ", "0.083 mm2") of float fields as SI floats
-        (the same rule as ``bplight.config.spec._Frozen``, which cannot be imported here:
-        spec imports this module)."""
-        if not isinstance(data, dict):
-            return data
-        out = dict(data)
-        for name, field in cls.model_fields.items():
-            if name in out and isinstance(out[name], str) and field.annotation is float:
-                out[name] = parse_quantity(out[name])
-        return out
 
     # ---- input modulators (one ring modulator + DAC per wavelength per core) ----
     modulator_energy_per_symbol_j: float = Field(

@@ -16,10 +16,10 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from bplight.config.base import FrozenConfig
 from bplight.config.components import ComponentsConfig
-from bplight.units import parse_quantity
 
 SCHEMA_VERSION = 1
 
@@ -27,30 +27,7 @@ PHASES = ("forward", "error", "weight_grad")
 """The three matrix products of training, in the order they run."""
 
 
-class _Frozen(BaseModel):
-    """Base of every config block: immutable, unknown keys rejected, SI floats."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse_units(cls, data: Any) -> Any:
-        """Read quantity strings ("5 GHz", "-140 dB/Hz") of float fields as SI floats."""
-        if not isinstance(data, dict):
-            return data
-        out = dict(data)
-        for name, field in cls.model_fields.items():
-            if name in out and isinstance(out[name], str) and _is_float_field(field.annotation):
-                out[name] = parse_quantity(out[name])
-        return out
-
-
-def _is_float_field(annotation: Any) -> bool:
-    text = str(annotation)
-    return annotation is float or text in ("float | None", "typing.Optional[float]")
-
-
-class ProductConfig(_Frozen):
+class ProductConfig(FrozenConfig):
     """How one matrix product (forward, error or weight-gradient) runs on the photonic core.
 
     The product is ``Y = A @ B.T``: ``A`` is the *input operand* (modulated onto the
@@ -98,7 +75,7 @@ class ProductConfig(_Frozen):
             self.adc_bits is not None)
 
 
-class PhotonicConfig(_Frozen):
+class PhotonicConfig(FrozenConfig):
     """The photonic MAC core: weight banks of microrings on WDM waveguides."""
 
     wavelengths_per_bank: int = Field(
@@ -125,7 +102,7 @@ class PhotonicConfig(_Frozen):
         return self
 
 
-class LaserConfig(_Frozen):
+class LaserConfig(FrozenConfig):
     """Comb/laser source feeding the banks."""
 
     wall_plug_efficiency: float = Field(
@@ -151,7 +128,7 @@ class LaserConfig(_Frozen):
         "weight, PHYSICS.md).")
 
 
-class LinkConfig(_Frozen):
+class LinkConfig(FrozenConfig):
     """Insertion losses along the worst optical path, laser to detector (dB, dB/m)."""
 
     coupler_db: float = Field(1.6, ge=0, description="Edge coupler: 1.6 dB (AQ).")
@@ -171,7 +148,7 @@ class LinkConfig(_Frozen):
     margin_db: float = Field(1.0, ge=0, description="System margin: 1 dB (assumption).")
 
 
-class DetectorConfig(_Frozen):
+class DetectorConfig(FrozenConfig):
     """Balanced photodetector pair + TIA reading each bank."""
 
     responsivity_a_per_w: float = Field(1.2, gt=0, le=2, description="1.2 A/W (AQ).")
@@ -183,7 +160,7 @@ class DetectorConfig(_Frozen):
         "(Nyquist signalling, PHYSICS.md).")
 
 
-class MemristorConfig(_Frozen):
+class MemristorConfig(FrozenConfig):
     """ReRAM cells that store the weights and are written by the weight update."""
 
     cell_bits: int = Field(
@@ -214,7 +191,7 @@ class MemristorConfig(_Frozen):
         return self
 
 
-class UpdateConfig(_Frozen):
+class UpdateConfig(FrozenConfig):
     """How a weight update ΔW = -η∇W is written into the memristor cells."""
 
     memristor: bool = Field(
@@ -230,7 +207,7 @@ class UpdateConfig(_Frozen):
         "conversion (assumption); updates beyond it saturate.")
 
 
-class ArchitectureConfig(_Frozen):
+class ArchitectureConfig(FrozenConfig):
     """Counts of the chip's units (ISAAC-style tiles; ConvLight/LiteCON layout)."""
 
     tiles: int = Field(64, ge=1, le=100000, description="Tiles per chip (assumption).")
@@ -243,7 +220,7 @@ class ArchitectureConfig(_Frozen):
         True, description="Layer pipelining across tiles (ISAAC, PipeLayer, ConvLight).")
 
 
-class HardwareSpec(_Frozen):
+class HardwareSpec(FrozenConfig):
     """Complete description of one chip configuration.
 
     ``mode`` is ``"fp32"`` (plain PyTorch, no hardware), ``"exact"`` (slice by slice,
