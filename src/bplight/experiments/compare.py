@@ -344,14 +344,10 @@ def plot_comparison(photonic: CostReport, comps: Sequence[Comparison], path: str
 
 # --- command ------------------------------------------------------------------------------
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "compare", help="BPLight-CNN vs GPU, DaDianNao, ISAAC, PipeLayer, photonic designs",
-        description="Speedup, computational-efficiency ratio (GOPS/s/mm²), power-efficiency "
-        "ratio (GOPS/W) and energy saving of BPLight-CNN over baseline accelerators on the "
-        "same workload, with each baseline's sources and assumptions.")
-    p.add_argument("--model", default="lenet5", choices=MODEL_CHOICES,
-                   help="built-in CNN (default lenet5)")
+def add_design_args(p: argparse.ArgumentParser, model: str) -> None:
+    """The workload and hardware flags shared by compare and sensitivity."""
+    p.add_argument("--model", default=model, choices=MODEL_CHOICES,
+                   help=f"built-in CNN (default {model})")
     p.add_argument("--input", default=None, metavar="CxHxW",
                    help="input shape; default 1x32x32 (lenet5), 3x32x32 (vgg8/11), "
                    "3x224x224 (vgg16)")
@@ -362,6 +358,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--phase", default="train", choices=("train", "infer"))
     p.add_argument("--batch", type=int, default=DEFAULT_BATCH,
                    help=f"images per estimate (default {DEFAULT_BATCH})")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "compare", help="BPLight-CNN vs GPU, DaDianNao, ISAAC, PipeLayer, photonic designs",
+        description="Speedup, computational-efficiency ratio (GOPS/s/mm²), power-efficiency "
+        "ratio (GOPS/W) and energy saving of BPLight-CNN over baseline accelerators on the "
+        "same workload, with each baseline's sources and assumptions.")
+    add_design_args(p, model="lenet5")
     p.add_argument("--baselines", default=None, metavar="A,B,...",
                    help=f"comma-separated subset of: {', '.join(BASELINES)} (default all)")
     p.add_argument("--json", action="store_true",

@@ -428,20 +428,14 @@ def write_outputs(result: SensitivityResult, out_dir: str | Path) -> dict[str, P
 # --- command ---------------------------------------------------------------------------------
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from bplight.experiments.compare import DEFAULT_BATCH, MODEL_CHOICES
+    from bplight.experiments.compare import add_design_args
 
     p = subparsers.add_parser(
         "sensitivity", help="which assumptions move the training speedup and energy saving",
         description="Vary each cost assumption low/high around the reference design and "
         "rank them by how much they move BPLight-CNN's speedup and energy saving; writes a "
         "Markdown/CSV table and a tornado chart.")
-    p.add_argument("--model", default="vgg16", choices=MODEL_CHOICES)
-    p.add_argument("--input", default=None, metavar="CxHxW")
-    p.add_argument("--hardware", default="bplight-16b", metavar="PRESET_OR_YAML")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="FIELD=VALUE")
-    p.add_argument("--phase", default="train", choices=("train", "infer"))
-    p.add_argument("--batch", type=int, default=DEFAULT_BATCH)
+    add_design_args(p, model="vgg16")
     p.add_argument("--baseline", default="pipelayer",
                    help="reference baseline (default pipelayer, the training accelerator)")
     p.add_argument("--out", default="results/sensitivity", metavar="DIR",
