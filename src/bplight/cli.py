@@ -67,5 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m bplight.cli: use the package's module, so that
+    from bplight.cli import main as _main  # its UserError class is the one raised
+
+    sys.exit(_main())
