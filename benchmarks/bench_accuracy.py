@@ -47,6 +47,36 @@ def _train(tag: str, out: Path, hardware: str, overrides: list[str], epochs: int
     return s
 
 
+def _inference_check(out: Path, n: int) -> dict:
+    """Accuracy of the same trained network (the main run's FP32 model) read through the
+    chip in exact and fast mode (three noise seeds each for fast) and in FP32."""
+    from bplight.data.datasets import load_dataset
+    from bplight.models import build_model
+    from bplight.numerics import convert
+
+    state = torch.load(out / "runs" / "main" / "checkpoint-fp32.pt", weights_only=True)
+    net = build_model("lenet5", 1, 10, 28)
+    net.load_state_dict(state["model"])
+    net.eval()
+    test = load_dataset("mnist", split="test")
+    x, y = test.images[:n], test.labels[:n]
+
+    def acc(model: torch.nn.Module) -> float:
+        correct = 0
+        with torch.no_grad():
+            for i in range(0, n, 250):
+                correct += int((model(x[i:i + 250]).argmax(1) == y[i:i + 250]).sum())
+        return correct / n
+
+    res = {"fp32": acc(net)}
+    t0 = time.perf_counter()
+    res["exact"] = acc(convert(net, load_spec("bplight-16b", ["mode=exact"]), seed=0))
+    t_exact = time.perf_counter() - t0
+    for seed in (0, 1, 2):
+        res[f"fast (seed {seed})"] = acc(convert(net, load_spec("bplight-16b"), seed=seed))
+    return {"test_images": n, "accuracy": res, "exact_time_s": t_exact}
+
+
 def _all_products(field: str, value: object) -> list[str]:
     return [f"{p}.{field}={value}" for p in ("forward", "error", "weight_grad")]
 
@@ -58,14 +88,16 @@ def main() -> None:
     ap.add_argument("--sweep-epochs", type=int, default=1)
     ap.add_argument("--sweep-subset", type=int, default=None,
                     help="train/test samples per sweep point (default: full MNIST)")
-    ap.add_argument("--exact-subset", type=int, default=512)
-    ap.add_argument("--exact-batch", type=int, default=64)
+    ap.add_argument("--exact-subset", type=int, default=2048)
+    ap.add_argument("--exact-batch", type=int, default=32)
+    ap.add_argument("--exact-test", type=int, default=2000,
+                    help="test images for the exact-vs-fast inference check")
     ap.add_argument("--out", default="benchmarks/out/accuracy")
     ap.add_argument("--quick", action="store_true", help="small subsets, for a smoke run")
     args = ap.parse_args()
     torch.set_num_threads(2)
     if args.quick:
-        args.epochs, args.sweep_subset, args.exact_subset = 1, 2000, 128
+        args.epochs, args.sweep_subset, args.exact_subset, args.exact_test = 1, 2000, 128, 200
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     main_subset = 2000 if args.quick else None
@@ -92,6 +124,12 @@ def main() -> None:
     result["exact_subset"] = {"subset": args.exact_subset, "epochs": 1,
                               "batch_size": args.exact_batch, **ex}
 
+    print(f"2b. inference of the trained FP32 LeNet-5 on {args.exact_test} test images, "
+          "through exact and fast mode", flush=True)
+    result["exact_inference"] = _inference_check(out, args.exact_test)
+    for k, v in result["exact_inference"]["accuracy"].items():
+        print(f"  {k:28s} test accuracy {100 * v:6.2f} %", flush=True)
+
     print("3a. operand resolution sweep (input and weight bits of all products)", flush=True)
     res_rows = []
     for bits in (4, 6, 8, 10, 12, 16):
@@ -106,7 +144,8 @@ def main() -> None:
 
     print("3b. detector noise sweep (SNR the link budget is sized for)", flush=True)
     noise_rows = []
-    for snr in (15.0, 20.0, 25.0, 30.0, 35.0, round(budget.snr_db, 1), 45.0):
+    # 37.9 dB = 6.02 x 6 + 1.76: the textbook SNR of 6-bit reads (CrossLight-style sizing)
+    for snr in (15.0, 20.0, 25.0, 30.0, 35.0, 37.9, round(budget.snr_db, 1), 45.0):
         spec = load_spec("bplight-16b", [f"laser.target_snr_db={snr}"])
         lb = link_budget(spec)
         r = _train(f"snr-{snr:g}", out, "bplight-16b", [f"laser.target_snr_db={snr}"],
@@ -146,6 +185,12 @@ def _markdown(r: dict) -> str:
     for tag in ("fp32", "fast", "exact"):
         lines.append(f"| {tag} | {100 * ex[tag]['test_accuracy']:.2f} % | "
                      f"{ex[tag]['wall_time_s']:.0f} s |")
+    inf = r.get("exact_inference")
+    if inf:
+        lines += ["", f"The same trained network (the FP32 model of the main comparison) read "
+                  f"through the chip, {inf['test_images']} test images:", "",
+                  "| mode | test accuracy |", "|---|---|"]
+        lines += [f"| {k} | {100 * v:.2f} % |" for k, v in inf["accuracy"].items()]
     sub = "full MNIST" if r["sweep_subset"] is None else f"{r['sweep_subset']} samples"
     lines += ["", f"Operand-resolution sweep ({r['sweep_epochs']} epoch(s), {sub}; FP32: "
               f"{100 * r['sweep_fp32_test_accuracy']:.2f} %):", "",
