@@ -166,3 +166,51 @@ def test_nonlinearity_applies_to_lowest_cell_only():
     assert steps[0] > 1.0 and steps[2] < 1.0 and steps[0] > steps[1] > steps[2]
     upper = mem.program(torch.tensor([0x0100]), torch.tensor([0x0200]), BITS, CELL_BITS, 0.0, 3.0)
     assert upper.analog_codes.item() == 0x0200
+
+
+@settings(max_examples=50, deadline=None)
+@given(codes=st.lists(st.integers(-M, M), min_size=1, max_size=20),
+       layout=st.sampled_from([(16, 4), (16, 2), (16, 8), (12, 5), (20, 3), (40, 4)]))
+def test_cell_digits_equal_code_digits(codes, layout):
+    bits, cell_bits = layout
+    c = torch.tensor(codes).clamp(-mem.max_code(bits), mem.max_code(bits))
+    fast = mem.cell_digits(c, bits, cell_bits)
+    assert fast.shape == mem.code_digits(c, bits, cell_bits).shape
+    assert torch.equal(fast.long(), mem.code_digits(c, bits, cell_bits))
+    assert fast.dtype == (torch.uint8 if cell_bits <= 8 else torch.int64)
+
+
+@pytest.mark.parametrize("nl", [0.0, 2.0])
+@pytest.mark.parametrize("exact_extremes", [False, True])
+def test_program_cached_digits_and_in_place_output_match(nl, exact_extremes):
+    gen = _gen(7)
+    old = torch.randint(-M, M + 1, (40, 30), generator=gen)
+    new = (old + torch.randint(-300, 300, old.shape, generator=gen)).clamp(-M, M)
+    first = mem.program(torch.zeros_like(old), old, BITS, CELL_BITS, 0.1, nl, gen)
+    ref = mem.program(old, new, BITS, CELL_BITS, 0.1, nl, _gen(8), old_analog=first.cell_levels,
+                      exact_extremes=exact_extremes)
+    state = first.cell_levels.clone()
+    res = mem.program(old, new, BITS, CELL_BITS, 0.1, nl, _gen(8), old_analog=state,
+                      exact_extremes=exact_extremes, old_digits=first.digits, out=state)
+    assert res.cell_levels is state  # updated in place
+    assert torch.equal(res.cell_levels, ref.cell_levels)
+    assert torch.equal(res.written, ref.written)
+    assert torch.equal(res.analog_codes, ref.analog_codes)
+    assert int(res.cells_written) == int(ref.cells_written) == int(ref.written.sum())
+    assert torch.equal(res.digits.long(), mem.code_digits(new, BITS, CELL_BITS))
+    # the caller's old state is not touched without out=
+    assert not torch.equal(first.cell_levels, ref.cell_levels)
+
+
+def test_programming_noise_only_on_written_mid_level_cells():
+    gen = _gen(9)
+    old = torch.randint(-M, M + 1, (5000,), generator=gen)
+    new = (old + torch.randint(-40, 40, old.shape, generator=gen)).clamp(-M, M)
+    exact = mem.program(old, new, BITS, CELL_BITS, 0.0)
+    noisy = mem.program(old, new, BITS, CELL_BITS, 0.2, 0.0, gen, exact_extremes=True)
+    moved = noisy.cell_levels != exact.cell_levels
+    digits = mem.code_digits(new, BITS, CELL_BITS)
+    expected = exact.written & (digits != 0) & (digits != 15)
+    assert torch.equal(moved, expected)
+    err = (noisy.cell_levels - exact.cell_levels)[expected]
+    assert float(err.std()) == pytest.approx(0.2, rel=0.05)

@@ -303,3 +303,192 @@ def test_extreme_levels_are_written_exactly_and_others_carry_noise() -> None:
     writer.step()
     err = (layer.weight.detach() / lsb - mid).abs()
     assert float(err.max()) > 1.0  # written mid levels land with programming error
+
+
+_NOISE_FREE = [f"{ph}.{k}=false" for ph in ("forward", "error", "weight_grad")
+               for k in ("detector_noise", "crosstalk")]
+
+
+@pytest.mark.parametrize("bits", [1, 3, 7, 15, 20, 24])
+def test_fake_quantize_matches_torch_fake_quant(bits: int) -> None:
+    from bplight.numerics.engine import Operand, fake_quantize
+
+    g = torch.Generator().manual_seed(bits)
+    levels = 2**bits - 1
+    for scale_of_data in (True, False):
+        t = torch.randn(5000, generator=g) * 3.7
+        # grid points and midpoints between them (round-half-even ties)
+        s = float(t.abs().max()) if scale_of_data else 2.5
+        k = torch.randint(-levels, levels + 1, (500,), generator=g).float()
+        t = torch.cat([t, (k * (s / levels)).clamp(-s, s), ((k + 0.5) * (s / levels)).clamp(-s, s)])
+        scale = torch.tensor(s)
+        ref = torch.fake_quantize_per_tensor_affine(t, s / levels, 0, -levels, levels)
+        assert torch.equal(fake_quantize(t, bits, scale), ref)
+        if scale_of_data:
+            t[0] = s  # the operand's own scale is its largest magnitude
+            ref = torch.fake_quantize_per_tensor_affine(t, s / levels, 0, -levels, levels)
+            assert torch.equal(Operand(t).quantized(bits), ref)
+
+
+def _occupancy_reference(t: torch.Tensor, scale: float, mag_bits: int, bits: int, n: int):
+    """The leading-bit histogram estimate of slice occupancy, written plainly."""
+    import numpy as np
+
+    flat = t.reshape(-1)
+    if flat.numel() > 4096:
+        flat = flat[:: flat.numel() // 4096]
+    codes = np.round(np.abs(flat.double().numpy()) / scale * (2**mag_bits - 1))
+    _, e = np.frexp(codes)
+    top = np.clip(np.floor_divide(e.astype(np.int64) - 1, bits), -1, n - 1)
+    hist = np.bincount(top + 1, minlength=n + 1) / max(codes.size, 1)
+    at_top = hist[1:]
+    above = np.cumsum(at_top[::-1])[::-1] - at_top
+    return at_top + above * (1.0 - 2.0**-bits)
+
+
+@pytest.mark.parametrize("n_el", [7, 4096, 50_000])
+@pytest.mark.parametrize("mag_bits,bits,n", [(15, 1, 15), (15, 4, 4), (7, 2, 4), (5, 3, 2)])
+def test_slice_occupancy_matches_reference(n_el: int, mag_bits: int, bits: int, n: int) -> None:
+    import numpy as np
+
+    from bplight.numerics.engine import slice_occupancy
+
+    g = torch.Generator().manual_seed(n_el + bits)
+    t = torch.randn(n_el, generator=g) * torch.rand(n_el, generator=g) ** 4
+    t[: n_el // 5] = 0.0
+    if n_el > 10:
+        t[3] = float("nan")
+    scale = float(torch.nan_to_num(t).abs().max())
+    got = slice_occupancy(t, torch.tensor(scale), mag_bits, bits, n)
+    np.testing.assert_array_equal(got, _occupancy_reference(t, scale, mag_bits, bits, n))
+
+
+def _quantized_reference(net: nn.Module, x: torch.Tensor, grad_out: torch.Tensor,
+                         spec_overrides: list[str]):
+    """Forward output and input / weight / bias gradients of one photonic layer built from
+    fake-quantized operands (each quantized with its own scale and its product's bits)."""
+    from bplight.numerics.engine import fake_quantize
+
+    spec = load_spec("bplight-16b", spec_overrides)
+
+    def q(t: torch.Tensor, phase: str, operand: str) -> torch.Tensor:
+        p = spec.product(phase)
+        bits = p.input_bits if operand == "input" else p.weight_bits
+        return fake_quantize(t, bits - 1, t.abs().max())
+
+    layer = net[0]
+    w, b = layer.weight.detach(), layer.bias.detach()
+    if isinstance(layer, nn.Conv2d):
+        conv = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation)
+        y = F.conv2d(q(x, "forward", "input"), q(w, "forward", "weight"), b, **conv)
+        gx = torch.nn.grad.conv2d_input(x.shape, q(w, "error", "weight"),
+                                        q(grad_out, "error", "input"), **conv)
+        gw = torch.nn.grad.conv2d_weight(q(x, "weight_grad", "input"), w.shape,
+                                         q(grad_out, "weight_grad", "weight"), **conv)
+        gb = grad_out.sum(dim=(0, 2, 3))
+    else:
+        y = q(x, "forward", "input") @ q(w, "forward", "weight").t() + b
+        gx = q(grad_out, "error", "input") @ q(w, "error", "weight")
+        gw = q(grad_out, "weight_grad", "weight").t() @ q(x, "weight_grad", "input")
+        gb = grad_out.sum(0)
+    return y, gx, gw, gb
+
+
+@pytest.mark.parametrize("bits", [
+    [],  # 16 bits everywhere: the error is quantized once for both backward products
+    ["forward.input_bits=6", "forward.weight_bits=5", "error.input_bits=7",
+     "error.weight_bits=4", "weight_grad.input_bits=5", "weight_grad.weight_bits=6"],
+])
+@pytest.mark.parametrize("kind", ["conv", "linear"])
+def test_fast_mode_noise_free_is_the_quantized_operands_product(bits: list[str],
+                                                                 kind: str) -> None:
+    torch.manual_seed(0)
+    if kind == "conv":
+        net = nn.Sequential(nn.Conv2d(3, 5, 3, stride=2, padding=1))
+        x = torch.randn(4, 3, 9, 9)
+    else:
+        net = nn.Sequential(nn.Linear(12, 7))
+        x = torch.randn(6, 12)
+    hw_net = convert(net, load_spec("bplight-16b", _NOISE_FREE + bits))
+    x.requires_grad_(True)
+    y = hw_net(x)
+    grad_out = torch.randn_like(y)
+    gx, gw, gb = torch.autograd.grad(y, [x, hw_net[0].weight, hw_net[0].bias], grad_out)
+    ref = _quantized_reference(net, x.detach(), grad_out, _NOISE_FREE + bits)
+    for got, want in zip((y.detach(), gx, gw, gb), ref, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_fast_mode_sees_in_place_weight_updates() -> None:
+    # quantized copies and occupancies are cached per forward/backward, never across an
+    # optimizer step or a memristor write (which change the weights in place)
+    spec = load_spec("bplight-16b", _NOISE_FREE + ["memristor.programming_noise=0"])
+    net = convert(_net(), spec)
+    writer = MemristorWriter(net, spec)
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    x, y = torch.randn(6, 1, 16, 16), torch.randint(0, 5, (6,))
+    for _ in range(3):
+        out, grads = _grads(net, x, y)
+        fresh = convert(net, spec)  # same weights, nothing cached
+        out_ref, grads_ref = _grads(fresh, x, y)
+        assert torch.equal(out, out_ref)
+        for a, b in zip(grads, grads_ref, strict=True):
+            assert torch.equal(a, b)
+        opt.step()
+        writer.step()
+
+
+def test_writer_digit_cache_follows_a_loaded_state() -> None:
+    from bplight.devices.memristor import code_digits
+
+    spec = load_spec("bplight-16b", ["memristor.programming_noise=0", "update.rounding=nearest"])
+    net = convert(_net(), spec)
+    writer = MemristorWriter(net, spec)
+    other = convert(_net(), spec)
+    other_writer = MemristorWriter(other, spec)
+    with torch.no_grad():
+        other[0].weight.mul_(-0.7)
+    other_writer.step()
+    writer.step()  # caches the digits of its own codes
+    net.load_state_dict(other.state_dict())  # codes, levels and weights of ``other``
+    with torch.no_grad():
+        net[0].weight.add_(1e-3)
+    codes_before = writer.codes.clone()
+    written = writer.step()
+    expected = int((code_digits(writer.codes, 16, 4) != code_digits(codes_before, 16, 4)).sum())
+    assert written == expected > 0
+
+
+def test_exact_mode_with_in_place_activation_after_a_biased_conv() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(inplace=True), nn.Flatten(),
+                        nn.Linear(2 * 4 * 4, 3), nn.ReLU(inplace=True))
+    x, y = torch.randn(2, 1, 4, 4), torch.randint(0, 3, (2,))
+    for mode in ("exact", "fast"):
+        out, grads = _grads(convert(net, load_spec("bplight-16b", [f"mode={mode}"])), x, y)
+        assert torch.isfinite(out).all() and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_context_noise_statistics_and_scratch_reuse() -> None:
+    from bplight.numerics.context import HardwareContext
+
+    hw = HardwareContext(load_spec("bplight-16b"), seed=5)
+    big = hw.add_noise_(torch.zeros(200_000), 0.3)
+    assert float(big.mean()) == pytest.approx(0.0, abs=0.005)
+    assert float(big.std()) == pytest.approx(0.3, rel=0.01)
+    gain = torch.tensor([[1.0, 2.0]])
+    small = hw.add_noise_(torch.ones(50_000, 2), 0.5, gain=gain)  # reuses the buffer
+    assert float(small[:, 1].std()) == pytest.approx(1.0, rel=0.03)
+    assert float(small[:, 0].std()) == pytest.approx(0.5, rel=0.03)
+    assert not torch.equal(big[:1000], small[:500].reshape(-1))  # fresh draws
+    same = HardwareContext(load_spec("bplight-16b"), seed=5).add_noise_(torch.zeros(200_000), 0.3)
+    assert torch.equal(big, same)
+    assert torch.equal(hw.add_noise_(torch.ones(3), 0.0), torch.ones(3))
+
+
+def test_physics_caches_the_crosstalk_column_sum() -> None:
+    xt = _neighbour_xt(leak=0.02)
+    ph = Physics(0.1, xt)
+    assert ph.crosstalk_col_sq == pytest.approx(float((xt**2).sum(0).mean()))
+    assert Physics(0.1, None).crosstalk_col_sq == 0.0
+    assert ph == Physics(0.1, xt)

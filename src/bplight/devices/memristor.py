@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,12 +69,17 @@ class ProgramResult:
     written: bool mask of the cells re-programmed, shape of ``cell_levels`` (for
         endurance counting).
     cells_written: number of cells re-programmed (0-dim int64 tensor; ``int()`` it).
+    digits: cell digits of the new codes (see the field's docstring).
     """
 
     analog_codes: torch.Tensor
     cell_levels: torch.Tensor
     written: torch.Tensor
     cells_written: torch.Tensor
+    digits: torch.Tensor | None = None
+    """Cell digits of the new codes (the values of :func:`code_digits`, in the narrowest
+    integer dtype that holds them); pass them back as ``old_digits`` to the next
+    :func:`program` call to skip recomputing them."""
 
 
 def max_code(bits: int) -> int:
@@ -140,9 +146,40 @@ def code_digits(codes: torch.Tensor, bits: int, cell_bits: int) -> torch.Tensor:
     return torch.stack((digits * pos, digits * neg), dim=-2)
 
 
+def cell_digits(codes: torch.Tensor, bits: int, cell_bits: int) -> torch.Tensor:
+    """:func:`code_digits` in the narrowest integer dtype that holds a digit (``uint8``
+    for cells of up to 8 bits, else int64): same values and layout, fewer bytes to move
+    and compare."""
+    n = cells_per_side(bits, cell_bits)
+    mask = (1 << cell_bits) - 1
+    if cell_bits <= 8 and n <= 4 and bits <= 63 and sys.byteorder == "little":
+        # the 2 x 4 digit bytes of one code packed in one int64, "+" side in bytes 0-3
+        # and "-" side in bytes 4-7 (digit k in byte k of its side), then viewed as bytes
+        c = codes.to(torch.int64)
+        mag = c.abs()
+        packed = mag.bitwise_and(mask)
+        for k in range(1, n):
+            packed |= (mag >> (cell_bits * k)).bitwise_and_(mask) << (8 * k)
+        packed <<= (c < 0).to(torch.int64) * 32
+        digits = packed.view(torch.uint8).view(*codes.shape, 2, 4)
+        return digits if n == 4 else digits[..., :n].contiguous()
+    wide = torch.int32 if bits <= 32 else torch.int64
+    narrow = torch.uint8 if cell_bits <= 8 else torch.int64
+    c = codes.to(wide)
+    # magnitude on each side of the pair: [..., 2] ("+" side, "-" side)
+    sides = torch.stack((c.clamp(min=0), c.neg().clamp_(min=0)), dim=-1)
+    digits = [(sides if k == 0 else sides >> (cell_bits * k)).bitwise_and(mask).to(narrow)
+              for k in range(n)]
+    return torch.stack(digits, dim=-1)
+
+
 def levels_to_codes(cell_levels: torch.Tensor, cell_bits: int) -> torch.Tensor:
     """Analog code sum_k 2^(cell_bits k) (g+_k - g-_k) of per-cell levels [..., 2, cells]."""
     n = cell_levels.shape[-1]
+    if cell_levels.is_floating_point():  # one matrix-vector product over both sides
+        sig = torch.pow(2.0, torch.arange(n, dtype=torch.float64) * cell_bits)
+        sig = torch.cat((sig, -sig)).to(device=cell_levels.device, dtype=cell_levels.dtype)
+        return cell_levels.flatten(-2) @ sig
     sig = torch.pow(2.0, torch.arange(n, device=cell_levels.device,
                                       dtype=cell_levels.dtype) * cell_bits)
     return ((cell_levels[..., 0, :] - cell_levels[..., 1, :]) * sig).sum(dim=-1)
@@ -213,7 +250,9 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
             generator: torch.Generator | None = None,
             old_analog: torch.Tensor | None = None,
             dtype: torch.dtype | None = None,
-            exact_extremes: bool = False) -> ProgramResult:
+            exact_extremes: bool = False,
+            old_digits: torch.Tensor | None = None,
+            out: torch.Tensor | None = None) -> ProgramResult:
     """Write ``new_codes`` over ``old_codes`` into the cells (see the module docstring).
 
     old_codes, new_codes: signed integer codes of the same shape.
@@ -225,6 +264,15 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
     dtype: float dtype of the analog state (default: old_analog's, else torch default).
     exact_extremes: cells written to level 0 or 2^cell_bits - 1 (full reset / set)
         saturate there without programming error.
+    old_digits: the cell digits of ``old_codes`` when the caller has them (the previous
+        call's ``ProgramResult.digits``, or :func:`code_digits`); None: computed here.
+    out: tensor (of the cell levels' shape and dtype) to write the new levels into and
+        return as ``cell_levels``; it may be ``old_analog`` itself (updated in place).
+        None: a new tensor.
+
+    Programming noise is drawn only for the cells that take it (written, and with
+    ``exact_extremes`` not written to an extreme level): one N(0, 1) per such cell, in
+    the order of the cells.
     """
     if old_codes.shape != new_codes.shape:
         raise ValueError(f"old_codes {tuple(old_codes.shape)} and new_codes "
@@ -234,28 +282,48 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
         raise ValueError(f"new_codes must lie in [-{m}, {m}] for {bits}-bit weights")
     if dtype is None:
         dtype = old_analog.dtype if old_analog is not None else torch.get_default_dtype()
-    old_d = code_digits(old_codes, bits, cell_bits)
-    new_d = code_digits(new_codes, bits, cell_bits)
-    if old_analog is None:
-        old_lv = old_d.to(dtype)
+    new_d = cell_digits(new_codes, bits, cell_bits)
+    old_d = cell_digits(old_codes, bits, cell_bits) if old_digits is None else old_digits
+    if old_d.shape != new_d.shape:
+        raise ValueError(f"old_digits must have shape {tuple(new_d.shape)}, "
+                         f"got {tuple(old_d.shape)}")
+    if old_analog is not None and old_analog.shape != new_d.shape:
+        raise ValueError(f"old_analog must have shape {tuple(new_d.shape)}, "
+                         f"got {tuple(old_analog.shape)}")
+    # start from the old levels, then overwrite the written cells (a minority)
+    if out is None:
+        levels = torch.empty(new_d.shape, dtype=dtype, device=new_d.device)
+        levels.copy_(old_d if old_analog is None else old_analog)
     else:
-        if old_analog.shape != old_d.shape:
-            raise ValueError(f"old_analog must have shape {tuple(old_d.shape)}, "
-                             f"got {tuple(old_analog.shape)}")
-        old_lv = old_analog.to(dtype)
+        if out.shape != new_d.shape or out.dtype != dtype or not out.is_contiguous():
+            raise ValueError(f"out must be a contiguous {dtype} tensor of shape "
+                             f"{tuple(new_d.shape)}")
+        if out is not old_analog:
+            out.copy_(old_d if old_analog is None else old_analog)
+        levels = out
     written = new_d != old_d
-    target = new_d.to(dtype)
-    if nonlinearity > 0.0:
-        lowest = nonlinear_pulse_levels(old_lv[..., 0], (new_d - old_d)[..., 0], cell_bits,
-                                        nonlinearity)
-        target = torch.cat((lowest.unsqueeze(-1), target[..., 1:]), dim=-1)
-    if programming_noise_levels > 0.0:
-        noise = torch.randn(target.shape, generator=generator, device=target.device,
-                            dtype=dtype)
+    flat = levels.view(-1)
+    idx = written.view(-1).nonzero().squeeze(1)  # written cells
+    digit = new_d.view(-1)[idx]
+    value = digit.to(dtype)
+    if nonlinearity > 0.0:  # the lowest cell of each side moves by open-loop pulses
+        lowest = (idx % new_d.shape[-1]) == 0
+        pulses = value - old_d.view(-1)[idx].to(dtype)
+        value = torch.where(lowest, nonlinear_pulse_levels(flat[idx], pulses, cell_bits,
+                                                           nonlinearity), value)
+    if programming_noise_levels > 0.0 and idx.numel():
         if exact_extremes:
-            top = 2**cell_bits - 1
-            noise = noise.masked_fill_((new_d == 0) | (new_d == top), 0.0)
-        target = target + programming_noise_levels * noise
-    levels = torch.where(written, target, old_lv)
+            noisy = ((digit != torch.zeros_like(digit))
+                     & (digit != torch.full_like(digit, 2**cell_bits - 1))).nonzero().squeeze(1)
+            noise = torch.randn(noisy.shape, generator=generator, device=levels.device,
+                                dtype=dtype)
+            value.index_add_(0, noisy, noise, alpha=programming_noise_levels)
+        else:
+            noise = torch.randn(value.shape, generator=generator, device=levels.device,
+                                dtype=dtype)
+            value.add_(noise, alpha=programming_noise_levels)
+    flat.index_put_((idx,), value)
     return ProgramResult(analog_codes=levels_to_codes(levels, cell_bits), cell_levels=levels,
-                         written=written, cells_written=written.sum())
+                         written=written,
+                         cells_written=torch.tensor(idx.numel(), device=written.device),
+                         digits=new_d)

@@ -3,6 +3,7 @@ generators and counters of what the numerics executed."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -58,13 +59,22 @@ class HardwareContext:
 
     ``seed`` seeds one generator per device; every noise draw takes it explicitly.
     Set ``counting = True`` to record the Mapping of every product executed.
+
+    Fast-mode noise draws on the CPU go through a reusable scratch buffer (owned by the
+    first thread that draws; a fresh allocation of that size costs page faults on every
+    draw).
     """
+
+    _SCRATCH_MAX = 1 << 24  # largest draw (elements) kept in the scratch buffer
 
     def __init__(self, spec: HardwareSpec, seed: int = 0) -> None:
         self.spec = spec
         self.seed = seed
         self._generators: dict[str, torch.Generator] = {}
         self._physics: dict[str, Physics] = {}
+        self._plans: dict[GemmShape, Mapping] = {}
+        self._plans_spec: HardwareSpec | None = None
+        self._scratch: dict[tuple[str, torch.dtype], tuple[int, torch.Tensor]] = {}
         self.counters = ExecutionCounters()
         self.counting = False
 
@@ -89,10 +99,37 @@ class HardwareContext:
         return self._physics[key]
 
     def plan(self, gemm: GemmShape) -> Mapping:
-        m = plan(gemm, self.spec)
+        if self._plans_spec is not self.spec:  # (memo of the spec the plans were made for)
+            self._plans.clear()
+            self._plans_spec = self.spec
+        m = self._plans.get(gemm)
+        if m is None:
+            if len(self._plans) >= 4096:
+                self._plans.clear()
+            m = self._plans[gemm] = plan(gemm, self.spec)
         if self.counting:
             self.counters.record(m)
         return m
+
+    def add_noise_(self, y: torch.Tensor, std: float,
+                   gain: torch.Tensor | None = None) -> torch.Tensor:
+        """Add i.i.d. N(0, std²) noise (times ``gain``, broadcast) to ``y`` in place."""
+        if std <= 0.0:
+            return y
+        n = y.numel()
+        noise = None
+        if y.device.type == "cpu" and n <= self._SCRATCH_MAX:
+            key = (str(y.device), y.dtype)
+            owner, buf = self._scratch.get(key, (None, None))
+            if owner is None or (owner == threading.get_ident() and buf.numel() < n):
+                owner, buf = threading.get_ident(), torch.empty(n, dtype=y.dtype)
+                self._scratch[key] = (owner, buf)
+            if owner == threading.get_ident():  # (other threads: fresh buffers)
+                noise = buf[:n].view(y.shape)
+        if noise is None:
+            noise = torch.empty_like(y)
+        noise.normal_(0.0, std, generator=self.generator(y.device))
+        return y.add_(noise) if gain is None else y.addcmul_(noise, gain)
 
     def get_state(self) -> dict[str, torch.Tensor]:
         """Generator states, for checkpoints (resume reproduces the noise stream)."""

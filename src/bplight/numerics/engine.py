@@ -29,8 +29,9 @@ the sum, over the same passes, of the read-error variance of one ADC read.
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -47,6 +48,13 @@ class Physics:
 
     noise_sigma_rel: float
     crosstalk: torch.Tensor | None
+    crosstalk_col_sq: float = field(init=False, repr=False, compare=False)
+    """mean_j Σ_i X_ij² of ``crosstalk`` (0 without), computed once."""
+
+    def __post_init__(self) -> None:
+        xt = self.crosstalk
+        col_sq = 0.0 if xt is None else float((xt.detach().double() ** 2).sum(0).mean())
+        object.__setattr__(self, "crosstalk_col_sq", col_sq)
 
 
 def _scale(t: torch.Tensor) -> torch.Tensor:
@@ -211,7 +219,7 @@ def rounds_away_crosstalk(m: Mapping) -> bool:
     return m.adc_bits is not None and m.integer_sums and m.adc_step == 1.0
 
 
-def slice_occupancy(t: torch.Tensor, scale: torch.Tensor, mag_bits: int, bits: int,
+def slice_occupancy(t: torch.Tensor, scale: torch.Tensor | float, mag_bits: int, bits: int,
                     n: int, max_samples: int = 4096) -> np.ndarray:
     """Fraction of elements of ``t`` whose slice ``i`` (``bits`` wide, least significant
     first) is non-zero, for i < n, from a histogram of the codes' leading bit (over at
@@ -220,26 +228,57 @@ def slice_occupancy(t: torch.Tensor, scale: torch.Tensor, mag_bits: int, bits: i
     flat = t.detach().reshape(-1)
     if flat.numel() > max_samples:
         flat = flat[:: flat.numel() // max_samples]
-    codes = np.round(np.abs(flat.double().cpu().numpy()) / float(scale) * (2**mag_bits - 1))
-    _, e = np.frexp(codes)  # codes = m 2^e, m in [0.5, 1): leading bit e - 1
-    top = np.clip(np.floor_divide(e.astype(np.int64) - 1, bits), -1, n - 1)
-    hist = np.bincount(top + 1, minlength=n + 1) / max(codes.size, 1)
+    # round(|x| / scale * (2^m - 1)) in float64 (in place on one fresh array)
+    if flat.dtype not in (torch.float32, torch.float64, torch.float16):
+        flat = flat.double()
+    codes = np.abs(flat.cpu().numpy(), dtype=np.float64)
+    codes /= float(scale)
+    codes *= 2**mag_bits - 1
+    np.round(codes, out=codes)
+    # leading slice + 1 (0 for a zero code), looked up by the codes' binary exponent
+    # (non-negative integers as float64: floor(log2 c) = biased exponent - 1023)
+    exponent = codes.view(np.int64)
+    exponent >>= 52
+    top1 = _top_slice_table(bits, n).take(exponent)
+    hist = np.bincount(top1, minlength=n + 1) / max(codes.size, 1)
     at_top = hist[1:]
     above = np.cumsum(at_top[::-1])[::-1] - at_top
     return at_top + above * (1.0 - 2.0**-bits)
+
+
+@functools.lru_cache(maxsize=64)
+def _top_slice_table(bits: int, n: int) -> np.ndarray:
+    """Leading slice + 1 of a non-negative float64 code by its biased exponent e:
+    floor((e - 1023) / bits) + 1 clipped to [1, n] (e - 1023 = floor(log2 c)), and 0 for
+    a zero code (e = 0) or a non-finite one (e = 2047), as ``np.frexp`` reports them."""
+    log2 = np.arange(2048, dtype=np.int64) - 1023
+    out = np.clip(np.floor_divide(log2, bits), -1, n - 1) + 1
+    out[0] = out[2047] = 0
+    out.flags.writeable = False
+    return out
 
 
 def _dgauss_var(sigma: np.ndarray) -> np.ndarray:
     """E[round(n)²] for n ~ N(0, sigma²), elementwise (unit step)."""
     sigma = np.asarray(sigma, dtype=np.float64)
     kmax = int(8 * float(sigma.max())) + 2 if sigma.size else 2
-    k = np.arange(1, kmax + 1, dtype=np.float64).reshape(-1, *([1] * sigma.ndim))
-    sg = np.maximum(sigma, 1e-30)[None]
-    p = ndtr((k + 0.5) / sg) - ndtr((k - 0.5) / sg)
-    out = (2 * k * k * p).sum(0)
+    shape = (-1, *([1] * sigma.ndim))
+    half = (np.arange(kmax + 1, dtype=np.float64) + 0.5).reshape(shape)  # k + 1/2, k >= 0
+    cdf = ndtr(half / np.maximum(sigma, 1e-30)[None])
+    p = cdf[1:] - cdf[:-1]  # P(round(n) = k), k = 1 .. kmax, per side
+    out = (_two_k_sq(kmax).reshape(shape) * p).sum(0)
     return np.where(sigma > 0, out, 0.0)
 
 
+@functools.lru_cache(maxsize=64)
+def _two_k_sq(kmax: int) -> np.ndarray:
+    k = np.arange(1, kmax + 1, dtype=np.float64)
+    out = 2 * k * k
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=64)
 def _mean_square_digit(bits: int) -> float:
     """E[k²] of a non-zero digit k uniform in 1 .. 2^bits - 1."""
     top = 2**bits - 1
@@ -268,33 +307,48 @@ def fast_noise_var(m: Mapping, phys: Physics, input_has_negative: bool,
     quant_w = m.weight_magnitude_bits is not None
     ni = m.input_slices if quant_in else 1
     nj = m.weight_slices if quant_w else 1
-    wi = 4.0 ** (m.dac_bits * np.arange(ni)) if quant_in else np.ones(1)
-    wj = 4.0 ** (m.ring_bits * np.arange(nj)) if quant_w else np.ones(1)
-    weight = wi[:, None] * wj[None, :]
+    weight, weight_sum = _pass_weights(ni if quant_in else 0, nj if quant_w else 0,
+                                       m.dac_bits, m.ring_bits)
     scale = m.k_chunks * sign_passes
     if not m.integer_sums:
-        return float(scale * weight.sum() * (step * step / 12.0 + sigma**2))
+        return float(scale * weight_sum * (step * step / 12.0 + sigma**2))
     if step == 0.0:  # ideal readout: the noise itself
-        return float(scale * weight.sum() * sigma**2)
+        return float(scale * weight_sum * sigma**2)
     f = np.asarray(a_occupancy, dtype=np.float64)[:ni] if a_occupancy is not None else np.ones(ni)
     g = np.asarray(b_occupancy, dtype=np.float64)[:nj] if b_occupancy is not None else np.ones(nj)
     p = f[:, None] * g[None, :]
     if rounds_away_crosstalk(m):
         if phys.crosstalk is None:
-            return float(scale * weight.sum() * read_error_var(1.0, sigma, True))
+            return float(scale * weight_sum * _unit_read_error_var(sigma))
         leak = (m.chunk * _crosstalk_col_sq(phys) * _mean_square_digit(m.dac_bits)
                 * _mean_square_digit(m.ring_bits)) * p
         var = _dgauss_var(np.sqrt(sigma**2 + leak))
     else:
         p_nz = 1.0 - (1.0 - p) ** m.chunk
-        zero = step * step * read_error_var(1.0, sigma / step, True) if sigma > 0 else 0.0
+        zero = step * step * _unit_read_error_var(sigma / step) if sigma > 0 else 0.0
         var = p_nz * (step * step / 12.0 + sigma**2) + (1.0 - p_nz) * zero
     return float(scale * (weight * var).sum())
 
 
+@functools.lru_cache(maxsize=256)
+def _pass_weights(ni: int, nj: int, dac_bits: int, ring_bits: int) -> tuple[np.ndarray, float]:
+    """Slice weights squared 4^(dac·i + ring·j) of the passes, [max(ni, 1), max(nj, 1)],
+    and their sum; ``ni`` / ``nj`` 0 for an unquantized operand (one pass of weight 1)."""
+    wi = 4.0 ** (dac_bits * np.arange(ni)) if ni else np.ones(1)
+    wj = 4.0 ** (ring_bits * np.arange(nj)) if nj else np.ones(1)
+    weight = wi[:, None] * wj[None, :]
+    weight.flags.writeable = False
+    return weight, float(weight.sum())
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_read_error_var(sigma: float) -> float:
+    return read_error_var(1.0, sigma, True)
+
+
 def _crosstalk_col_sq(phys: Physics) -> float:
     """mean_j Σ_i X_ij² of the bank's crosstalk matrix."""
-    return float((phys.crosstalk.double() ** 2).sum(0).mean())
+    return phys.crosstalk_col_sq
 
 
 def scale_and_sign(t: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -307,15 +361,35 @@ def scale_and_sign(t: torch.Tensor) -> tuple[torch.Tensor, bool]:
 
 
 def fake_quantize(t: torch.Tensor, mag_bits: int | None, scale: torch.Tensor) -> torch.Tensor:
-    """``t`` rounded to the sign + magnitude grid ``scale / (2^m - 1)`` (real units), in one
-    fused kernel where PyTorch has it."""
+    """``t`` rounded to the sign + magnitude grid ``scale / (2^m - 1)`` (real units).
+
+    float32: the arithmetic of ``torch.fake_quantize_per_tensor_affine`` (step and its
+    reciprocal rounded to float32, round half to even, clamp to ±(2^m - 1) steps), with
+    the same results, as elementwise passes (several times faster on CPU than that fused
+    kernel)."""
     if mag_bits is None:
         return t
     levels = 2**mag_bits - 1
+    if t.dtype == torch.float32 and mag_bits <= 24:
+        return _fake_quantize_f32(t, mag_bits, float(scale), clamp=True)
     if mag_bits <= 30 and t.dtype == torch.float32:
         return torch.fake_quantize_per_tensor_affine(
             t.detach(), float(scale) / levels, 0, -levels, levels)
     return torch.round(t / scale * levels) * (scale / levels)
+
+
+def _fake_quantize_f32(t: torch.Tensor, mag_bits: int, scale: float,
+                       clamp: bool) -> torch.Tensor:
+    """:func:`fake_quantize` of a float32 tensor; ``clamp=False`` where ``|t| <= scale``
+    and mag_bits <= 20 (the float32 rounding of t / step then stays below 2^m - 1/2,
+    so the clamp is a no-op)."""
+    levels = 2**mag_bits - 1
+    step = np.float32(scale / levels)
+    inv = np.float32(1.0) / step
+    q = t.detach().mul(float(inv)).round_()
+    if clamp:
+        q = q.clamp_(-levels, levels)
+    return q.mul_(float(step))
 
 
 def quantize_input(a: torch.Tensor, m: Mapping) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -330,10 +404,75 @@ def quantize_weight(b: torch.Tensor, m: Mapping, phys: Physics
     """Weight operand as the rings realise it (quantized, crosstalk-mixed along the last
     dimension, which must be the reduction dimension), in real units, and its scale."""
     sb, _ = scale_and_sign(b)
-    bq = fake_quantize(b, m.weight_magnitude_bits, sb)
-    if rounds_away_crosstalk(m):  # crosstalk enters as read errors (fast_noise_var)
-        return bq, sb
-    return apply_crosstalk(bq, phys.crosstalk, m.chunk), sb
+    return mix_weight(fake_quantize(b, m.weight_magnitude_bits, sb), m, phys), sb
+
+
+def mix_weight(bq: torch.Tensor, m: Mapping, phys: Physics) -> torch.Tensor:
+    """A quantized weight operand (reduction along its last dimension) as the rings
+    realise it: crosstalk-mixed, unless the ADC rounds the leaks away (then crosstalk
+    enters as read errors, :func:`fast_noise_var`)."""
+    if rounds_away_crosstalk(m):
+        return bq
+    return apply_crosstalk(bq, phys.crosstalk, m.chunk)
+
+
+class Operand:
+    """One operand tensor of photonic products, with what the products derive from it
+    computed once and shared: its full scale and sign, its quantized copies (per
+    resolution) and its slice occupancies (per encoding).
+
+    A layer's forward, error and weight-gradient products use x, W and the error twice
+    each (W and the error in another layout: the values, hence scale, quantized values
+    and occupancy, are the same). The tensor must not change while the object is used
+    (autograd's saved-tensor checks guard the layers' operands).
+    """
+
+    __slots__ = ("tensor", "scale", "negative", "_quantized", "_occupancy")
+
+    def __init__(self, t: torch.Tensor) -> None:
+        self.tensor = t.detach()
+        mn, mx = torch.aminmax(self.tensor)
+        lo, hi = mn.item(), mx.item()
+        s = max(-lo, hi)
+        self.scale: float = s if s > 0 else 1.0  # as scale_and_sign, as a Python float
+        self.negative: bool = lo < 0
+        self._quantized: dict[int | None, torch.Tensor] = {}
+        self._occupancy: dict[tuple[int, int, int], np.ndarray] = {}
+
+    def quantized(self, mag_bits: int | None) -> torch.Tensor:
+        """:func:`fake_quantize` of the tensor with its own scale (same shape)."""
+        q = self._quantized.get(mag_bits)
+        if q is None:
+            t = self.tensor
+            if mag_bits is not None and mag_bits <= 20 and t.dtype == torch.float32:
+                q = _fake_quantize_f32(t, mag_bits, self.scale, clamp=False)
+            else:
+                q = fake_quantize(t, mag_bits, torch.tensor(self.scale, dtype=t.dtype))
+            self._quantized[mag_bits] = q
+        return q
+
+    def occupancy(self, mag_bits: int, bits: int, n: int) -> np.ndarray:
+        """:func:`slice_occupancy` of the tensor with its own scale."""
+        key = (mag_bits, bits, n)
+        occ = self._occupancy.get(key)
+        if occ is None:
+            occ = self._occupancy[key] = slice_occupancy(self.tensor, self.scale, mag_bits,
+                                                         bits, n)
+        return occ
+
+
+def needs_occupancy(m: Mapping, phys: Physics) -> bool:
+    """Whether the fast-mode noise of ``m`` depends on the operands' slice occupancy
+    (coarse ADC, or crosstalk leaks read by a unit-step ADC)."""
+    needs = m.adc_step > 1.0 or (phys.crosstalk is not None and rounds_away_crosstalk(m))
+    return m.integer_sums and needs
+
+
+def _std_real(var: float, m: Mapping, sa: float, sb: float) -> float:
+    if var == 0.0:
+        return 0.0
+    la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
+    return math.sqrt(var) * sa * sb / (la * lb)
 
 
 def noise_std(m: Mapping, phys: Physics, sa: torch.Tensor, sb: torch.Tensor,
@@ -343,15 +482,34 @@ def noise_std(m: Mapping, phys: Physics, sa: torch.Tensor, sb: torch.Tensor,
     ``a`` / ``b`` (the operands) are read for their slice occupancy only where it matters
     (coarse ADC, or crosstalk leaks read by a unit-step ADC)."""
     occ_a = occ_b = None
-    needs = m.adc_step > 1.0 or (phys.crosstalk is not None and rounds_away_crosstalk(m))
-    if m.integer_sums and needs and a is not None and b is not None:
+    if needs_occupancy(m, phys) and a is not None and b is not None:
         occ_a = slice_occupancy(a, sa, m.input_code_bits, m.dac_bits, m.input_slices)
         occ_b = slice_occupancy(b, sb, m.weight_magnitude_bits, m.ring_bits, m.weight_slices)
     var = fast_noise_var(m, phys, input_has_negative, occ_a, occ_b)
-    if var == 0.0:
-        return 0.0
-    la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
-    return math.sqrt(var) * float(sa) * float(sb) / (la * lb)
+    return _std_real(var, m, float(sa), float(sb))
+
+
+def operand_noise_std(m: Mapping, phys: Physics, a: Operand, b: Operand) -> float:
+    """:func:`noise_std` of the product of input operand ``a`` and weight operand ``b``,
+    with their occupancies measured once per operand and encoding."""
+    occ_a = occ_b = None
+    if needs_occupancy(m, phys):
+        occ_a = a.occupancy(m.input_code_bits, m.dac_bits, m.input_slices)
+        occ_b = b.occupancy(m.weight_magnitude_bits, m.ring_bits, m.weight_slices)
+    var = fast_noise_var(m, phys, m.sign_passes == 2 and a.negative, occ_a, occ_b)
+    return _std_real(var, m, a.scale, b.scale)
+
+
+def add_noise_(y: torch.Tensor, std: float, generator: torch.Generator | None,
+               gain: torch.Tensor | None = None) -> torch.Tensor:
+    """Add i.i.d. N(0, std²) noise (times ``gain``, broadcast) to ``y`` in place."""
+    if std > 0:
+        noise = torch.empty_like(y).normal_(0.0, std, generator=generator)
+        if gain is None:
+            y.add_(noise)
+        else:
+            y.addcmul_(noise, gain)
+    return y
 
 
 def fast_operands(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics
@@ -367,7 +525,4 @@ def fast_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
     """``a[M, K] @ b[N, K].T`` with quantization and crosstalk applied to the operands and
     the pass-level read error injected as Gaussian noise of the same variance."""
     aq, bq, std = fast_operands(a, b, m, phys)
-    y = aq @ bq.t()
-    if std > 0:
-        y = y + std * torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
-    return y
+    return add_noise_(aq @ bq.t(), std, generator)

@@ -24,26 +24,17 @@ import torch.nn.functional as F
 from bplight.mapping import GemmShape
 from bplight.numerics.context import HardwareContext
 from bplight.numerics.engine import (
+    Operand,
     exact_matmul,
-    fake_quantize,
     fast_matmul,
-    noise_std,
-    quantize_weight,
+    mix_weight,
+    operand_noise_std,
     rounds_away_crosstalk,
-    scale_and_sign,
 )
 
 
 def _has_negative(t: torch.Tensor) -> bool:
     return bool(torch.aminmax(t.detach())[0] < 0)
-
-
-def _noise(shape: torch.Size, std: float, like: torch.Tensor, hw: HardwareContext
-           ) -> torch.Tensor | None:
-    if std <= 0.0:
-        return None
-    g = hw.generator(like.device)
-    return std * torch.randn(shape, generator=g, dtype=like.dtype, device=like.device)
 
 
 def photonic_matmul(hw: HardwareContext, phase: str, a: torch.Tensor, b: torch.Tensor,
@@ -62,6 +53,28 @@ def photonic_matmul(hw: HardwareContext, phase: str, a: torch.Tensor, b: torch.T
     return fast_matmul(a, b, m, phys, gen)
 
 
+def _fast_linear_product(hw: HardwareContext, phase: str, a: Operand, b: Operand,
+                         layer: str, a_t: bool = False, b_t: bool = False,
+                         out_t: bool = False, weight_static: bool = True) -> torch.Tensor:
+    """Fast-mode ``A[M, K] @ B[N, K].T`` for operands held (maybe transposed: ``a_t``,
+    ``b_t``) by ``a`` / ``b``; ``out_t``: return the product transposed. Same mapping,
+    operand encoding and noise as :func:`photonic_matmul` on ``A`` and ``B``."""
+    A = a.tensor.t() if a_t else a.tensor
+    B = b.tensor.t() if b_t else b.tensor
+    gemm = GemmShape(A.shape[0], A.shape[1], B.shape[0], phase, input_signed=a.negative,
+                     weight_static=weight_static, layer=layer)
+    m = hw.plan(gemm)
+    if not m.analog:
+        return B @ A.t() if out_t else A @ B.t()
+    phys = hw.physics(phase, A.device)
+    aq = a.quantized(m.input_code_bits)
+    bq = b.quantized(m.weight_magnitude_bits)
+    aq = aq.t() if a_t else aq
+    bq = mix_weight(bq.t() if b_t else bq, m, phys)
+    y = bq @ aq.t() if out_t else aq @ bq.t()
+    return hw.add_noise_(y, operand_noise_std(m, phys, a, b))
+
+
 class PhotonicLinearFunction(torch.autograd.Function):
     """``y = x @ W.T (+ b)`` with all three products on the photonic core."""
 
@@ -70,9 +83,15 @@ class PhotonicLinearFunction(torch.autograd.Function):
                 hw: HardwareContext, name: str) -> torch.Tensor:
         shape = x.shape
         x2 = x.reshape(-1, shape[-1])
-        y = photonic_matmul(hw, "forward", x2, weight, name)
+        ctx.ops = None
+        if hw.mode == "exact":
+            y = photonic_matmul(hw, "forward", x2, weight, name)
+        else:  # operands kept for the backward products (quantized copies, occupancy)
+            xo, wo = Operand(x2), Operand(weight)
+            ctx.ops = (xo, wo)
+            y = _fast_linear_product(hw, "forward", xo, wo, name)
         if bias is not None:
-            y = y + bias
+            y = y.add_(bias) if ctx.ops is not None else y + bias
         ctx.save_for_backward(x2, weight)
         ctx.hw, ctx.name, ctx.shape, ctx.has_bias = hw, name, shape, bias is not None
         if x.dim() == 2:
@@ -85,12 +104,23 @@ class PhotonicLinearFunction(torch.autograd.Function):
         hw: HardwareContext = ctx.hw
         g2 = grad_y.reshape(-1, grad_y.shape[-1]).contiguous()
         grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_x = photonic_matmul(hw, "error", g2, weight.t().contiguous(), ctx.name)
-            grad_x = grad_x.reshape(ctx.shape)
-        if ctx.needs_input_grad[1]:
-            grad_w = photonic_matmul(hw, "weight_grad", x2.t().contiguous(), g2.t().contiguous(),
-                                     ctx.name, weight_static=False).t()
+        if ctx.ops is None:
+            if ctx.needs_input_grad[0]:
+                grad_x = photonic_matmul(hw, "error", g2, weight.t().contiguous(), ctx.name)
+                grad_x = grad_x.reshape(ctx.shape)
+            if ctx.needs_input_grad[1]:
+                grad_w = photonic_matmul(hw, "weight_grad", x2.t().contiguous(),
+                                         g2.t().contiguous(), ctx.name,
+                                         weight_static=False).t()
+        else:
+            xo, wo = ctx.ops
+            go = Operand(g2)
+            if ctx.needs_input_grad[0]:  # dX = dY @ W: input dY, weight operand W.T
+                grad_x = _fast_linear_product(hw, "error", go, wo, ctx.name, b_t=True)
+                grad_x = grad_x.reshape(ctx.shape)
+            if ctx.needs_input_grad[1]:  # dW.T = X.T @ dY: input X.T, weight operand dY.T
+                grad_w = _fast_linear_product(hw, "weight_grad", xo, go, ctx.name, a_t=True,
+                                              b_t=True, out_t=True, weight_static=False)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_b = g2.sum(0)
         return grad_x, grad_w, grad_b, None, None
@@ -113,11 +143,11 @@ class PhotonicConv2dFunction(torch.autograd.Function):
         wout = (x.shape[3] + 2 * padding[1] - dilation[1] * (weight.shape[3] - 1) - 1) \
             // stride[1] + 1
         ctx.out_hw = (hout, wout)
-        sa, neg = scale_and_sign(x)
-        ctx.x_scale = (sa, neg)
-        gemm = GemmShape(batch * hout * wout, kf, cout, "forward", input_signed=neg, layer=name)
+        xo = Operand(x)  # shared with the weight gradient (scale, sign, quantized copy)
+        ctx.xo, ctx.wo = xo, None
+        gemm = GemmShape(batch * hout * wout, kf, cout, "forward", input_signed=xo.negative,
+                         layer=name)
         m = hw.plan(gemm)
-        ctx.xq = None
         if not m.analog:
             y = F.conv2d(x, weight, None, **ctx.conv)
         elif hw.mode == "exact":
@@ -129,13 +159,12 @@ class PhotonicConv2dFunction(torch.autograd.Function):
                 batch, cout, hout, wout)
         else:
             phys = hw.physics("forward", x.device)
-            xq = fake_quantize(x, m.input_code_bits, sa)
-            ctx.xq = (m.input_code_bits, xq)  # reused by the weight gradient when bits agree
-            wq, sb = quantize_weight(weight.reshape(cout, kf), m, phys)
-            y = F.conv2d(xq, wq.reshape(weight.shape), None, **ctx.conv)
-            n = _noise(y.shape, noise_std(m, phys, sa, sb, gemm.input_signed, x, weight), y, hw)
-            if n is not None:
-                y = y + n
+            wo = ctx.wo = Operand(weight)  # shared with the error product
+            wq = mix_weight(wo.quantized(m.weight_magnitude_bits).reshape(cout, kf), m, phys)
+            # (the bias, added digitally, goes into the convolution kernel)
+            y = F.conv2d(xo.quantized(m.input_code_bits), wq.reshape(weight.shape),
+                         None if bias is None else bias.detach(), **ctx.conv)
+            return hw.add_noise_(y, operand_noise_std(m, phys, xo, wo))
         if bias is not None:
             y = y + bias.reshape(1, -1, 1, 1)
         return y
@@ -146,42 +175,60 @@ class PhotonicConv2dFunction(torch.autograd.Function):
         hw: HardwareContext = ctx.hw
         grad_y = grad_y.contiguous()
         grad_x = grad_w = grad_b = None
-        cache = _QuantCache(grad_y, x, ctx.x_scale, ctx.xq)
+        go = Operand(grad_y)  # shared by the error and weight-gradient products
+        wo = ctx.wo if ctx.wo is not None else Operand(weight)
+        err = wgt = None
         if ctx.needs_input_grad[0]:
-            grad_x = _conv_error(hw, ctx.name, grad_y, x, weight, ctx.conv, ctx.out_hw, cache)
+            err = _conv_error(hw, ctx.name, go, x, wo, ctx.conv, ctx.out_hw)
         if ctx.needs_input_grad[1]:
-            grad_w = _conv_weight_grad(hw, ctx.name, grad_y, x, weight, ctx.conv, ctx.out_hw,
-                                       cache)
+            wgt = _conv_weight_grad(hw, ctx.name, go, ctx.xo, weight, ctx.conv, ctx.out_hw)
+        if isinstance(err, _FastConvProduct) and isinstance(wgt, _FastConvProduct) \
+                and err.a is wgt.a:
+            # one backward kernel for both products (they share the quantized error)
+            grad_x, grad_w, _ = torch.ops.aten.convolution_backward(
+                err.a, wgt.b, err.b, None, *_conv_args(ctx.conv), [True, True, False])
+            err.finish(hw, grad_x)
+            wgt.finish(hw, grad_w)
+        else:
+            grad_x = err.run(hw) if isinstance(err, _FastConvProduct) else err
+            grad_w = wgt.run(hw) if isinstance(wgt, _FastConvProduct) else wgt
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_b = grad_y.sum(dim=(0, 2, 3))
         return grad_x, grad_w, grad_b, None, None, None, None, None
 
 
-class _QuantCache:
-    """Scales and quantized copies of the backward operands, computed once per backward
-    (the error and weight-gradient products share the error tensor; the weight gradient
-    reuses the forward's quantized input when the resolutions agree)."""
+def _conv_args(conv: dict) -> tuple:
+    """stride, padding, dilation, transposed, output_padding, groups of
+    ``aten.convolution_backward``."""
+    return (list(conv["stride"]), list(conv["padding"]), list(conv["dilation"]), False,
+            [0, 0], 1)
 
-    def __init__(self, grad_y: torch.Tensor, x: torch.Tensor,
-                 x_scale: tuple[torch.Tensor, bool], xq: tuple | None) -> None:
-        self.grad_y, self.x = grad_y, x
-        self.g_scale = scale_and_sign(grad_y)
-        self.x_scale = x_scale
-        self._q: dict[tuple[str, int | None], torch.Tensor] = {}
-        if xq is not None:
-            self._q[("x", xq[0])] = xq[1]
 
-    def grad(self, bits: int | None) -> torch.Tensor:
-        key = ("g", bits)
-        if key not in self._q:
-            self._q[key] = fake_quantize(self.grad_y, bits, self.g_scale[0])
-        return self._q[key]
+class _FastConvProduct:
+    """A fast-mode backward product of a conv layer, prepared: the quantized operands of
+    ``aten.convolution_backward`` (``a``: grad_output, ``b``: input or weight), which
+    gradient it yields (``grad_input`` or not) and the noise to add."""
 
-    def input(self, bits: int | None) -> torch.Tensor:
-        key = ("x", bits)
-        if key not in self._q:
-            self._q[key] = fake_quantize(self.x, bits, self.x_scale[0])
-        return self._q[key]
+    __slots__ = ("a", "b", "grad_input", "shape", "conv", "std", "gain")
+
+    def __init__(self, a: torch.Tensor, b: torch.Tensor, grad_input: bool, shape: torch.Size,
+                 conv: dict, std: float, gain: torch.Tensor | None = None) -> None:
+        self.a, self.b, self.grad_input, self.shape = a, b, grad_input, shape
+        self.conv, self.std, self.gain = conv, std, gain
+
+    def run(self, hw: HardwareContext) -> torch.Tensor:
+        args = _conv_args(self.conv)
+        shaped = self.a.new_empty(1).expand(self.shape)  # only its shape is read
+        if self.grad_input:  # input gradient of the conv with weight b, grad_output a
+            out = torch.ops.aten.convolution_backward(self.a, shaped, self.b, None, *args,
+                                                      [True, False, False])[0]
+        else:  # weight gradient of the conv of input b, grad_output a
+            out = torch.ops.aten.convolution_backward(self.a, self.b, shaped, None, *args,
+                                                      [False, True, False])[1]
+        return self.finish(hw, out)
+
+    def finish(self, hw: HardwareContext, out: torch.Tensor) -> torch.Tensor:
+        return hw.add_noise_(out, self.std, gain=self.gain)
 
 
 _OVERLAP_CACHE: dict[tuple, torch.Tensor] = {}
@@ -200,43 +247,44 @@ def _overlap_counts(x_shape: torch.Size, weight_shape: torch.Size, conv: dict,
     return _OVERLAP_CACHE[key]
 
 
-def _conv_error(hw: HardwareContext, name: str, grad_y: torch.Tensor, x: torch.Tensor,
-                weight: torch.Tensor, conv: dict, out_hw: tuple[int, int],
-                cache: _QuantCache) -> torch.Tensor:
+def _conv_error(hw: HardwareContext, name: str, go: Operand, x: torch.Tensor, wo: Operand,
+                conv: dict, out_hw: tuple[int, int]) -> torch.Tensor | _FastConvProduct:
+    """Input gradient of a conv layer; in fast mode, the product prepared (not run)."""
+    grad_y, weight = go.tensor, wo.tensor
     cout, kf = weight.shape[0], weight[0].numel()
     batch = grad_y.shape[0]
-    sg, gneg = cache.g_scale
-    gemm = GemmShape(batch * out_hw[0] * out_hw[1], cout, kf, "error", input_signed=gneg,
-                     layer=name)
+    gemm = GemmShape(batch * out_hw[0] * out_hw[1], cout, kf, "error",
+                     input_signed=go.negative, layer=name)
     m = hw.plan(gemm)
     if not m.analog:
         return torch.nn.grad.conv2d_input(x.shape, weight, grad_y, **conv)
     phys = hw.physics("error", x.device)
-    wt = weight.reshape(cout, kf).t().contiguous()  # [Kf, Cout]: rows are outputs
     if hw.mode == "exact":
+        wt = weight.reshape(cout, kf).t().contiguous()  # [Kf, Cout]: rows are outputs
         a = grad_y.reshape(batch, cout, -1).transpose(1, 2).reshape(-1, cout)
         dcols = exact_matmul(a, wt, m, phys, hw.generator(x.device))  # [B·L, Kf]
         dcols = dcols.reshape(batch, -1, kf).transpose(1, 2)
         return F.fold(dcols, x.shape[2:], weight.shape[2:], **conv)
-    gq = cache.grad(m.input_code_bits)
-    wq, sb = quantize_weight(wt, m, phys)
-    w_eff = wq.t().reshape(weight.shape)
-    grad_x = torch.nn.grad.conv2d_input(x.shape, w_eff, gq, **conv)
-    std = noise_std(m, phys, sg, sb, gneg, grad_y, wt)
-    if std > 0:
-        root_counts = _overlap_counts(x.shape, weight.shape, conv, out_hw, x.device)
-        grad_x = grad_x + root_counts * _noise(grad_x.shape, std, grad_x, hw)
-    return grad_x
+    # weight operand W.T [Kf, Cout]: same values (scale, quantization) as the forward's W,
+    # crosstalk-mixed along Cout
+    wq = wo.quantized(m.weight_magnitude_bits).reshape(cout, kf)
+    w_eff = mix_weight(wq.t(), m, phys).t().reshape(weight.shape)
+    std = operand_noise_std(m, phys, go, wo)
+    root_counts = _overlap_counts(x.shape, weight.shape, conv, out_hw, x.device) \
+        if std > 0 else None
+    return _FastConvProduct(go.quantized(m.input_code_bits), w_eff, True, x.shape, conv, std,
+                            root_counts)
 
 
-def _conv_weight_grad(hw: HardwareContext, name: str, grad_y: torch.Tensor, x: torch.Tensor,
-                      weight: torch.Tensor, conv: dict, out_hw: tuple[int, int],
-                      cache: _QuantCache) -> torch.Tensor:
+def _conv_weight_grad(hw: HardwareContext, name: str, go: Operand, xo: Operand,
+                      weight: torch.Tensor, conv: dict, out_hw: tuple[int, int]
+                      ) -> torch.Tensor | _FastConvProduct:
+    """Weight gradient of a conv layer; in fast mode, the product prepared (not run)."""
+    grad_y, x = go.tensor, xo.tensor
     cout, kf = weight.shape[0], weight[0].numel()
     batch = grad_y.shape[0]
     positions = batch * out_hw[0] * out_hw[1]
-    sa, xneg = cache.x_scale
-    gemm = GemmShape(kf, positions, cout, "weight_grad", input_signed=xneg,
+    gemm = GemmShape(kf, positions, cout, "weight_grad", input_signed=xo.negative,
                      weight_static=False, layer=name)
     m = hw.plan(gemm)
     if not m.analog:
@@ -248,15 +296,11 @@ def _conv_weight_grad(hw: HardwareContext, name: str, grad_y: torch.Tensor, x: t
         a = cols.transpose(0, 1).reshape(kf, positions)
         dwt = exact_matmul(a, g_rows.contiguous(), m, phys, hw.generator(x.device))
         return dwt.t().reshape(weight.shape)
-    xq = cache.input(m.input_code_bits)
-    sb = cache.g_scale[0]
-    if rounds_away_crosstalk(m) or phys.crosstalk is None:
-        g_eff = cache.grad(m.weight_magnitude_bits)
-    else:  # crosstalk mixes neighbouring positions of the error rows on the rings
-        g_rows = grad_y.transpose(0, 1).reshape(cout, positions)
-        gq, sb = quantize_weight(g_rows, m, phys)
-        g_eff = gq.reshape(cout, batch, *out_hw).transpose(0, 1).contiguous()
-    grad_w = torch.nn.grad.conv2d_weight(xq, weight.shape, g_eff, **conv)
-    std = noise_std(m, phys, sa, sb, xneg, x, grad_y)
-    n = _noise(grad_w.shape, std, grad_w, hw)
-    return grad_w + n if n is not None else grad_w
+    gq = go.quantized(m.weight_magnitude_bits)
+    if not (rounds_away_crosstalk(m) or phys.crosstalk is None):
+        # crosstalk mixes neighbouring positions of the error rows on the rings
+        g_rows = gq.transpose(0, 1).reshape(cout, positions)  # weight operand [Cout, B·L]
+        gq = mix_weight(g_rows, m, phys).reshape(cout, batch, *out_hw).transpose(0, 1)
+        gq = gq.contiguous()
+    return _FastConvProduct(gq, xo.quantized(m.input_code_bits), False, weight.shape, conv,
+                            operand_noise_std(m, phys, xo, go))

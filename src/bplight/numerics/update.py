@@ -48,6 +48,10 @@ class MemristorWriter:
         self.cell_bits = spec.memristor.cell_bits
         self.cells_written = 0
         self._gens: dict[str, torch.Generator] = {}
+        # cell digits of self.codes (the last write's), valid while self.codes keeps the
+        # version counter recorded with them (loading a state_dict bumps it)
+        self._digits: torch.Tensor | None = None
+        self._digits_version = -1
         self.layers = [m for _, m in photonic_layers(model)]
         self._attach()
 
@@ -104,10 +108,13 @@ class MemristorWriter:
             start += n
         self._write_back()
 
-    def _write_back(self) -> None:
-        lv = self.levels if self.gain is None else self.levels * self.gain
-        held = codes_to_weights(levels_to_codes(lv, self.cell_bits), 1.0, self.bits,
-                                dtype=self.range.dtype) * self.range
+    def _write_back(self, analog_codes: torch.Tensor | None = None) -> None:
+        """Copy the weights the cells hold into the layers' parameters; ``analog_codes``:
+        the held codes when the caller has them (without device variation)."""
+        if analog_codes is None or self.gain is not None:
+            lv = self.levels if self.gain is None else self.levels * self.gain
+            analog_codes = levels_to_codes(lv, self.cell_bits)
+        held = codes_to_weights(analog_codes, 1.0, self.bits, dtype=self.range.dtype) * self.range
         start = 0
         for layer in self.layers:
             w = layer.weight
@@ -124,13 +131,15 @@ class MemristorWriter:
         flat = torch.cat([layer.weight.detach().reshape(-1) for layer in self.layers])
         gen = self.generator(flat.device)
         new = quantize_weights(flat, self.range, self.bits, u.rounding, generator=gen)
+        old_digits = self._digits if self._digits_version == self.codes._version else None
         res = program(self.codes, new, self.bits, self.cell_bits,
                       self.spec.memristor.programming_noise, self.spec.memristor.nonlinearity,
                       generator=gen, old_analog=self.levels,
-                      exact_extremes=self.spec.memristor.exact_extreme_levels)
+                      exact_extremes=self.spec.memristor.exact_extreme_levels,
+                      old_digits=old_digits, out=self.levels)
         self.codes.copy_(new)
-        self.levels.copy_(res.cell_levels)
-        self._write_back()
+        self._digits, self._digits_version = res.digits, self.codes._version
+        self._write_back(res.analog_codes)
         written = int(res.cells_written)
         self.cells_written += written
         return written
