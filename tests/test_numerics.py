@@ -22,7 +22,7 @@ from bplight.numerics import (
     exact_matmul,
     fast_matmul,
 )
-from bplight.numerics.engine import adc_step, read_error_var
+from bplight.numerics.engine import read_error_var
 
 
 def _net() -> nn.Module:
@@ -278,9 +278,9 @@ def test_adc_step_rules() -> None:
     spec = load_spec("bplight-16b")
     m = plan(GemmShape(1, 16, 1, "forward"), spec)
     assert m.full_scale == 16 and m.needed_adc_bits == 6
-    assert adc_step(m) == 1.0           # 31 codes cover 16 units in unit steps
+    assert m.adc_step == 1.0           # 31 codes cover 16 units in unit steps
     m4 = plan(GemmShape(1, 16, 1, "forward"), load_spec("bplight-16b", ["forward.adc_bits=4"]))
-    assert adc_step(m4) == pytest.approx(16 / 7)
+    assert m4.adc_step == pytest.approx(16 / 7)
 
 
 def test_extreme_levels_are_written_exactly_and_others_carry_noise() -> None:

@@ -12,8 +12,8 @@ Operand encoding (shared by both modes, decided by :func:`bplight.mapping.plan`)
 * inter-channel crosstalk of the ring bank mixes the weights of neighbouring
   wavelengths inside each chunk (a fixed linear map along K, CrossLight eq. 8); when the
   ADC reads integer sums in unit steps, leaks below half a step are rounded away, so in
-  fast mode crosstalk then enters as read errors (Monte Carlo estimate of their
-  variance) instead of as a deterministic change of the weights;
+  fast mode crosstalk then enters as read errors (leaks modelled as Gaussian from the
+  slices' occupancy) instead of as a deterministic change of the weights;
 * each pass over a chunk gives one analog sum in slice units, ``|sum| <= full_scale``;
   detector noise of standard deviation ``sigma_rel * full_scale`` is added, then an
   ADC of ``adc_bits`` (sign + magnitude) reads it: its step is one slice unit when the
@@ -57,12 +57,6 @@ class Physics:
         object.__setattr__(self, "crosstalk_col_sq", col_sq)
 
 
-def _scale(t: torch.Tensor) -> torch.Tensor:
-    """Per-tensor full scale: max |t| (1 where the tensor is all zeros)."""
-    s = t.detach().abs().amax()
-    return torch.where(s > 0, s, torch.ones_like(s))
-
-
 def quantize_codes(t: torch.Tensor, mag_bits: int | None, scale: torch.Tensor) -> torch.Tensor:
     """Signed magnitude codes of ``t / scale`` in ``[-(2^m - 1), 2^m - 1]`` (float tensor);
     with ``mag_bits=None`` the normalised value itself (no quantization)."""
@@ -92,11 +86,6 @@ def apply_crosstalk(b: torch.Tensor, xt: torch.Tensor | None, chunk: int) -> tor
     return mixed[..., :k] if pad else mixed
 
 
-def adc_step(m: Mapping, integer_sums: bool | None = None) -> float:
-    """ADC step in slice units (:attr:`Mapping.adc_step`); 0 for an ideal readout."""
-    return m.adc_step
-
-
 def read_error_var(step: float, sigma: float, integer_aligned: bool) -> float:
     """Variance of one ADC read's error, noise included, in slice units².
 
@@ -107,25 +96,8 @@ def read_error_var(step: float, sigma: float, integer_aligned: bool) -> float:
     if step == 0.0:
         return sigma**2
     if integer_aligned and step == 1.0:
-        if sigma == 0.0:
-            return 0.0
-        var = 0.0
-        kmax = int(8 * sigma) + 2
-        for k in range(1, kmax + 1):
-            p = _phi((k + 0.5) / sigma) - _phi((k - 0.5) / sigma)
-            var += 2 * k * k * p
-        return var
+        return float(_dgauss_var(np.asarray(sigma)))
     return step * step / 12.0 + sigma**2
-
-
-def _phi(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
-
-
-def _adc(v: torch.Tensor, step: float, clip: float) -> torch.Tensor:
-    if step == 0.0:
-        return v
-    return torch.clamp(torch.round(v / step) * step, -clip, clip)
 
 
 def _slices(codes_abs: torch.Tensor, bits: int, n: int) -> list[torch.Tensor]:
@@ -143,7 +115,7 @@ def _slices(codes_abs: torch.Tensor, bits: int, n: int) -> list[torch.Tensor]:
 def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
                  generator: torch.Generator | None) -> torch.Tensor:
     """``a[M, K] @ b[N, K].T`` pass by pass, chunk by chunk, ADC on every partial sum."""
-    sa, sb = _scale(a), _scale(b)
+    (sa, a_negative), (sb, _) = scale_and_sign(a), scale_and_sign(b)
     ca = quantize_codes(a, m.input_code_bits, sa)
     cb = quantize_codes(b, m.weight_magnitude_bits, sb)
     la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
@@ -172,7 +144,7 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
     # input passes: (sign, tensor)
     if m.sign_passes == 2:
         parts = [(1.0, ca.clamp(min=0)), (-1.0, (-ca).clamp(min=0))]
-        if not bool((ca < 0).any()):
+        if not a_negative:  # as counted by the mapping (GemmShape.input_signed)
             parts = parts[:1]
     else:
         parts = [(1.0, ca)]
@@ -320,7 +292,7 @@ def fast_noise_var(m: Mapping, phys: Physics, input_has_negative: bool,
     if rounds_away_crosstalk(m):
         if phys.crosstalk is None:
             return float(scale * weight_sum * _unit_read_error_var(sigma))
-        leak = (m.chunk * _crosstalk_col_sq(phys) * _mean_square_digit(m.dac_bits)
+        leak = (m.chunk * phys.crosstalk_col_sq * _mean_square_digit(m.dac_bits)
                 * _mean_square_digit(m.ring_bits)) * p
         var = _dgauss_var(np.sqrt(sigma**2 + leak))
     else:
@@ -344,11 +316,6 @@ def _pass_weights(ni: int, nj: int, dac_bits: int, ring_bits: int) -> tuple[np.n
 @functools.lru_cache(maxsize=256)
 def _unit_read_error_var(sigma: float) -> float:
     return read_error_var(1.0, sigma, True)
-
-
-def _crosstalk_col_sq(phys: Physics) -> float:
-    """mean_j Σ_i X_ij² of the bank's crosstalk matrix."""
-    return phys.crosstalk_col_sq
 
 
 def scale_and_sign(t: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -390,21 +357,6 @@ def _fake_quantize_f32(t: torch.Tensor, mag_bits: int, scale: float,
     if clamp:
         q = q.clamp_(-levels, levels)
     return q.mul_(float(step))
-
-
-def quantize_input(a: torch.Tensor, m: Mapping) -> tuple[torch.Tensor, torch.Tensor, bool]:
-    """Input operand as the hardware sees it, in real units, its scale and whether it
-    has negative entries (any shape)."""
-    sa, neg = scale_and_sign(a)
-    return fake_quantize(a, m.input_code_bits, sa), sa, neg
-
-
-def quantize_weight(b: torch.Tensor, m: Mapping, phys: Physics
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weight operand as the rings realise it (quantized, crosstalk-mixed along the last
-    dimension, which must be the reduction dimension), in real units, and its scale."""
-    sb, _ = scale_and_sign(b)
-    return mix_weight(fake_quantize(b, m.weight_magnitude_bits, sb), m, phys), sb
 
 
 def mix_weight(bq: torch.Tensor, m: Mapping, phys: Physics) -> torch.Tensor:
@@ -475,23 +427,10 @@ def _std_real(var: float, m: Mapping, sa: float, sb: float) -> float:
     return math.sqrt(var) * sa * sb / (la * lb)
 
 
-def noise_std(m: Mapping, phys: Physics, sa: torch.Tensor, sb: torch.Tensor,
-              input_has_negative: bool, a: torch.Tensor | None = None,
-              b: torch.Tensor | None = None) -> float:
-    """Standard deviation, in real units, of the fast-mode error of one output element.
-    ``a`` / ``b`` (the operands) are read for their slice occupancy only where it matters
-    (coarse ADC, or crosstalk leaks read by a unit-step ADC)."""
-    occ_a = occ_b = None
-    if needs_occupancy(m, phys) and a is not None and b is not None:
-        occ_a = slice_occupancy(a, sa, m.input_code_bits, m.dac_bits, m.input_slices)
-        occ_b = slice_occupancy(b, sb, m.weight_magnitude_bits, m.ring_bits, m.weight_slices)
-    var = fast_noise_var(m, phys, input_has_negative, occ_a, occ_b)
-    return _std_real(var, m, float(sa), float(sb))
-
-
 def operand_noise_std(m: Mapping, phys: Physics, a: Operand, b: Operand) -> float:
-    """:func:`noise_std` of the product of input operand ``a`` and weight operand ``b``,
-    with their occupancies measured once per operand and encoding."""
+    """Standard deviation, in real units, of the fast-mode error of one output element of
+    the product of input operand ``a`` and weight operand ``b``; their slice occupancies
+    are measured (once per operand and encoding) only where they matter."""
     occ_a = occ_b = None
     if needs_occupancy(m, phys):
         occ_a = a.occupancy(m.input_code_bits, m.dac_bits, m.input_slices)
@@ -512,17 +451,11 @@ def add_noise_(y: torch.Tensor, std: float, generator: torch.Generator | None,
     return y
 
 
-def fast_operands(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics
-                  ) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Quantized operands in real units and the fast-mode noise std (real units)."""
-    aq, sa, neg = quantize_input(a, m)
-    bq, sb = quantize_weight(b, m, phys)
-    return aq, bq, noise_std(m, phys, sa, sb, m.sign_passes == 2 and neg, a, b)
-
-
 def fast_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
                 generator: torch.Generator | None) -> torch.Tensor:
     """``a[M, K] @ b[N, K].T`` with quantization and crosstalk applied to the operands and
     the pass-level read error injected as Gaussian noise of the same variance."""
-    aq, bq, std = fast_operands(a, b, m, phys)
-    return add_noise_(aq @ bq.t(), std, generator)
+    ao, bo = Operand(a), Operand(b)
+    aq = ao.quantized(m.input_code_bits)
+    bq = mix_weight(bo.quantized(m.weight_magnitude_bits), m, phys)
+    return add_noise_(aq @ bq.t(), operand_noise_std(m, phys, ao, bo), generator)
