@@ -68,15 +68,20 @@ class HardwareContext:
     _SCRATCH_MAX = 1 << 24  # largest draw (elements) kept in the scratch buffer
 
     def __init__(self, spec: HardwareSpec, seed: int = 0) -> None:
-        self.spec = spec
+        self._spec = spec
         self.seed = seed
         self._generators: dict[str, torch.Generator] = {}
         self._physics: dict[str, Physics] = {}
-        self._plans: dict[GemmShape, Mapping] = {}
-        self._plans_spec: HardwareSpec | None = None
+        self._plans: dict[GemmShape, Mapping] = {}  # plan() memo (the spec never changes)
         self._scratch: dict[tuple[str, torch.dtype], tuple[int, torch.Tensor]] = {}
         self.counters = ExecutionCounters()
         self.counting = False
+
+    @property
+    def spec(self) -> HardwareSpec:
+        """The hardware description, fixed for the context's life (a different chip is a
+        new ``convert``)."""
+        return self._spec
 
     @property
     def mode(self) -> str:
@@ -99,9 +104,6 @@ class HardwareContext:
         return self._physics[key]
 
     def plan(self, gemm: GemmShape) -> Mapping:
-        if self._plans_spec is not self.spec:  # (memo of the spec the plans were made for)
-            self._plans.clear()
-            self._plans_spec = self.spec
         m = self._plans.get(gemm)
         if m is None:
             if len(self._plans) >= 4096:
