@@ -40,6 +40,9 @@ class GemmShape:
     (activations in the weight-gradient phase).
     ``fold_adds``: digital additions after the GEMM (col2im overlaps of a conv's
     error product), counted by the cost engine.
+    ``groups``: the product is issued ``groups`` times on independent operands (a grouped
+    or depthwise convolution: ``m, k, n`` are the sizes of one group); every count of
+    the Mapping is for all groups together.
     """
 
     m: int
@@ -50,17 +53,18 @@ class GemmShape:
     weight_static: bool = True
     fold_adds: int = 0
     layer: str = ""
+    groups: int = 1
 
     def __post_init__(self) -> None:
-        if min(self.m, self.k, self.n) < 1:
+        if min(self.m, self.k, self.n, self.groups) < 1:
             raise ValueError(f"GEMM dimensions must be >= 1, got m={self.m} k={self.k} n={self.n}")
         if self.phase not in PHASES:
             raise ValueError(f"unknown phase {self.phase!r}; allowed: {', '.join(PHASES)}")
 
     @property
     def macs(self) -> int:
-        """Multiply-accumulates of the product (``m·k·n``)."""
-        return self.m * self.k * self.n
+        """Multiply-accumulates of the product (``groups·m·k·n``)."""
+        return self.groups * self.m * self.k * self.n
 
 
 @dataclass(frozen=True)

@@ -103,3 +103,21 @@ def dbm_to_watt(dbm: float) -> float:
 def watt_to_dbm(watt: float) -> float:
     """dBm value of a power in W (−inf for 0)."""
     return -math.inf if watt <= 0 else 10.0 * math.log10(watt / 1e-3)
+
+
+_SI_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
+                (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
+
+
+def format_si(value: float | None, unit: str, digits: int = 3) -> str:
+    """``format_si(1.07e-4, "J") == "107 µJ"``: the one formatter for displayed
+    quantities (reports, tables, CLI). ``None`` and non-finite values print as ``n/a``."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return "n/a"
+    if value == 0:
+        return f"0 {unit}".rstrip()
+    for scale, prefix in _SI_PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g} {prefix}{unit}".rstrip()
+    scale, prefix = _SI_PREFIXES[-1]
+    return f"{value / scale:.{digits}g} {prefix}{unit}".rstrip()

@@ -205,6 +205,17 @@ class UpdateConfig(FrozenConfig):
     range_headroom: float = Field(
         2.0, ge=1, le=100, description="Stored weight range = headroom x max|w| at "
         "conversion (assumption); updates beyond it saturate.")
+    write_policy: Literal["changed", "all"] = Field(
+        "changed", description="Which cells a weight update re-programs: 'changed' only "
+        "the cells whose stored digit changed (the digital controller knows the old code, "
+        "so unchanged cells are skipped: write-skipping, as in NeuroSim's update model); "
+        "'all' every cell of every weight once per batch. Both engines read it: the "
+        "numerics write (and count) exactly these cells, the cost engine charges them.")
+    changed_cell_fraction: float = Field(
+        1.0, gt=0, le=1, description="Fraction of cells the cost engine charges per batch "
+        "under write_policy 'changed' when no training run is given (assumption: 1.0, the "
+        "upper bound; `bplight estimate --from-run RUN_DIR` takes the fraction the run "
+        "measured).")
 
 
 class ArchitectureConfig(FrozenConfig):
