@@ -1,15 +1,13 @@
-"""`bplight compare`, `reproduce` and `sensitivity` end to end on LeNet-5 (fast)."""
+"""`bplight compare` and `sensitivity` end to end on LeNet-5 (fast); see test_reproduce.py."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
 
 from bplight.cli import main
-from bplight.experiments.reproduce import CLAIMS, bisect_log, geomean, read_accuracy
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIELDS = ("speedup", "energy_saving", "gops_per_w_ratio", "gops_per_s_per_mm2_ratio")
@@ -93,37 +91,6 @@ def test_compare_hardware_override(capsys: pytest.CaptureFixture[str]) -> None:
     assert s2 >= s1
 
 
-def test_reproduce_writes_all_claims(tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
-    doc = tmp_path / "docs" / "reproduction.md"
-    code, out, err = run_cli(capsys, "reproduce", "--out", str(doc), "--models", "lenet5",
-                             "--batch", "8", "--accuracy-json", str(tmp_path / "none.json"))
-    assert code == 0, err
-    text = doc.read_text()
-    for claim in CLAIMS:
-        assert claim.text in text
-    for number in ("34×", "38.5×", "29×", "31×", "38.7×"):
-        assert number in text
-    assert "bench_accuracy.py" in text  # accuracy file absent: says how to produce it
-    assert "pipelayer" in text and "isaac" in text
-    # every claim off by more than 25 % carries a reason
-    off = [line for line in text.splitlines() if line.startswith("| ") and "| no |" in line]
-    reasons = text.split("## Why the numbers differ")[1].split("## Accuracy")[0]
-    assert len([r for r in reasons.splitlines() if r.startswith("- **")]) == len(off)
-
-
-def test_reproduce_reads_accuracy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    acc = tmp_path / "acc.json"
-    acc.write_text(json.dumps({"fp32": {"test_accuracy": 0.9912},
-                               "bplight-16b": {"test_accuracy": 0.9895}}))
-    doc = tmp_path / "r.md"
-    code, _, err = run_cli(capsys, "reproduce", "--out", str(doc), "--models", "lenet5",
-                           "--batch", "8", "--accuracy-json", str(acc))
-    assert code == 0, err
-    text = doc.read_text()
-    assert "99.12 %" in text and "98.95 %" in text and "0.17 points" in text
-
-
 def test_sensitivity_writes_png_and_table(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "sens"
@@ -144,27 +111,3 @@ def test_sensitivity_rejects_inference_only_baseline(
     code, _, err = run_cli(capsys, "sensitivity", "--model", "lenet5", "--baseline", "isaac",
                            "--out", str(tmp_path))
     assert code == 2 and "cannot train" in err
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-def test_bisect_log_solves_power_law() -> None:
-    x = bisect_log(lambda v: v ** 2, 49.0, 1.0, 100.0, rel_tol=1e-9)
-    assert x == pytest.approx(7.0, rel=1e-6)
-    assert bisect_log(lambda v: v, 1000.0, 1.0, 10.0) is None
-
-
-def test_geomean() -> None:
-    assert geomean([2.0, 8.0]) == pytest.approx(4.0)
-    assert math.isnan(geomean([]))
-
-
-def test_read_accuracy_variants(tmp_path: Path) -> None:
-    p = tmp_path / "a.json"
-    p.write_text(json.dumps({"fp32_accuracy": 99.0, "hardware_accuracy": 98.5}))
-    a = read_accuracy(p)
-    assert a["reference"] == pytest.approx(0.99) and a["hardware"] == pytest.approx(0.985)
-    assert a["drop_points"] == pytest.approx(0.5)
-    p.write_text("{not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
-        read_accuracy(p)
