@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bplight.config import load_spec
+from bplight.errors import InputError
 from bplight.mapping import GemmShape, plan
 from bplight.numerics import (
     MemristorWriter,
@@ -83,9 +84,25 @@ def test_convert_swaps_layers_and_keeps_state_dict() -> None:
         assert torch.equal(a, b)
 
 
-def test_convert_rejects_grouped_conv() -> None:
-    with pytest.raises(ValueError, match="groups"):
-        convert(nn.Sequential(nn.Conv2d(4, 4, 3, groups=2)), "bplight-16b")
+def test_convert_rejects_padding_it_cannot_map() -> None:
+    with pytest.raises(InputError, match="padding_mode='zeros'"):
+        convert(nn.Sequential(nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect")),
+                "bplight-16b")
+
+
+@pytest.mark.parametrize("layer", [nn.Linear(5, 3), nn.Conv2d(2, 4, 3, padding=1)],
+                         ids=["linear", "conv2d"])
+def test_convert_of_a_bare_layer_returns_a_converted_layer(layer: nn.Module) -> None:
+    x = torch.randn(4, 5) if isinstance(layer, nn.Linear) else torch.randn(2, 2, 6, 6)
+    for inplace in (False, True):
+        out = convert(layer, load_spec("ideal"), inplace=inplace)
+        assert isinstance(out, (PhotonicLinear, PhotonicConv2d)) and out.uses_hardware
+        assert out.bplight_hw is out.hw and out.layer_name == type(layer).__name__
+        torch.testing.assert_close(out(x), layer(x), rtol=1e-5, atol=1e-6)
+    hw = convert(layer, "bplight-16b")
+    hw.bplight_hw.counting = True
+    hw(x)
+    assert hw.bplight_hw.counters.products["forward"] == 1  # it runs on the chip
 
 
 def _gemm_stats(spec_overrides: list[str], sigma: float, signed: bool = True,

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 import torch
 
 from bplight.config.spec import PHASES, HardwareSpec
 from bplight.mapping import GemmShape, Mapping, plan
-from bplight.numerics.engine import Physics
+from bplight.numerics.engine import Physics, issued_counts
 
 
 def physics_for(spec: HardwareSpec, phase: str) -> Physics:
@@ -30,27 +29,77 @@ def physics_for(spec: HardwareSpec, phase: str) -> Physics:
     return Physics(noise_sigma_rel=float(sigma), crosstalk=xt)
 
 
-@dataclass
+COUNT_NAMES = ("products", "signed_products", "macs", "analog_passes", "adc_reads",
+               "dac_symbols", "ring_settings", "sign_passes_skipped")
+"""What :class:`ExecutionCounters` records per (phase, layer)."""
+
+
 class ExecutionCounters:
-    """What the numerics actually executed, per phase (for the consistency check with the
-    cost engine's action counts)."""
+    """What the numerics actually executed, per (phase, layer), summed over the products
+    run since the last :meth:`reset`:
 
-    products: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    macs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    analog_passes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    gemms: list[GemmShape] = field(default_factory=list)
+    * ``products``: products issued (a grouped convolution's ``groups`` GEMMs are one);
+      ``signed_products``: those whose input operand held a negative entry; ``macs``;
+    * ``analog_passes``: balanced-detector sums run (exact mode: the entries of every
+      batched pass product; fast mode: the passes of the operands issued);
+      ``adc_reads``: ADC conversions (one per pass; an ideal readout is still a read);
+    * ``dac_symbols``: input-operand elements modulated (once per input slice and sign
+      pass; not multiplied by a broadcast to several cores, which the numerics do not
+      model: the cost engine does);
+    * ``ring_settings``: weight-operand slice values set on rings (once per product; not
+      multiplied by tile replicas: the cost engine does);
+    * ``sign_passes_skipped``: passes not run because a product's input operand had no
+      negative entry although its phase encodes signed inputs in two passes (the negative
+      part would have been all zeros). Both modes skip them; the cost engine charges the
+      sign the workload's trace saw for the layer, so the two agree when training
+      operands have the traced sign (``signed_products`` shows which did).
+    """
 
-    def record(self, m: Mapping) -> None:
-        ph = m.gemm.phase
-        self.products[ph] += 1
-        self.macs[ph] += m.gemm.macs
-        self.analog_passes[ph] += m.analog_passes
-        self.gemms.append(m.gemm)
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], dict[str, int]] = {}
+        self.gemms: list[GemmShape] = []
+
+    def add(self, gemm: GemmShape, counts: dict[str, int]) -> None:
+        """Add one executed product of ``gemm`` with its ``counts`` (names of
+        :data:`COUNT_NAMES`; ``products``, ``signed_products`` and ``macs`` are derived
+        from ``gemm`` here)."""
+        rec = self.records.get((gemm.phase, gemm.layer))
+        if rec is None:
+            rec = self.records[(gemm.phase, gemm.layer)] = dict.fromkeys(COUNT_NAMES, 0)
+        rec["products"] += 1
+        rec["signed_products"] += int(gemm.input_signed)
+        rec["macs"] += gemm.macs
+        for k, v in counts.items():
+            rec[k] += int(v)
+        self.gemms.append(gemm)
+
+    def by_phase(self, name: str) -> dict[str, int]:
+        """Count ``name`` summed per phase (phases with no product are absent)."""
+        out: dict[str, int] = defaultdict(int)
+        for (phase, _), rec in self.records.items():
+            out[phase] += rec[name]
+        return out
+
+    def total(self, name: str) -> int:
+        return sum(rec[name] for rec in self.records.values())
+
+    def totals(self) -> dict[str, int]:
+        return {k: self.total(k) for k in COUNT_NAMES}
+
+    @property
+    def products(self) -> dict[str, int]:
+        return self.by_phase("products")
+
+    @property
+    def macs(self) -> dict[str, int]:
+        return self.by_phase("macs")
+
+    @property
+    def analog_passes(self) -> dict[str, int]:
+        return self.by_phase("analog_passes")
 
     def reset(self) -> None:
-        self.products.clear()
-        self.macs.clear()
-        self.analog_passes.clear()
+        self.records.clear()
         self.gemms.clear()
 
 
@@ -58,7 +107,7 @@ class HardwareContext:
     """Shared by every photonic layer of one converted model.
 
     ``seed`` seeds one generator per device; every noise draw takes it explicitly.
-    Set ``counting = True`` to record the Mapping of every product executed.
+    Set ``counting = True`` to record what every product executed (:attr:`counters`).
 
     Fast-mode noise draws on the CPU go through a reusable scratch buffer (owned by the
     first thread that draws; a fresh allocation of that size costs page faults on every
@@ -109,9 +158,21 @@ class HardwareContext:
             if len(self._plans) >= 4096:
                 self._plans.clear()
             m = self._plans[gemm] = plan(gemm, self.spec)
-        if self.counting:
-            self.counters.record(m)
         return m
+
+    def record(self, m: Mapping, executed: dict[str, int] | None = None) -> None:
+        """Count one product of ``m`` as executed (when :attr:`counting`): ``executed``
+        the counts the exact engine tallied while running it, else (fast mode, digital
+        products) those of the operands issued (:func:`issued_counts`)."""
+        if not self.counting:
+            return
+        counts = dict(issued_counts(m) if executed is None else executed)
+        p = self.spec.product(m.gemm.phase)
+        two_pass = not (p.signed_inputs == "offset" and p.input_bits is not None)
+        if m.analog and two_pass and not m.gemm.input_signed:
+            # the negative part's passes, not run: the operand had no negative entry
+            counts["sign_passes_skipped"] = counts.get("analog_passes", 0)
+        self.counters.add(m.gemm, counts)
 
     def add_noise_(self, y: torch.Tensor, std: float,
                    gain: torch.Tensor | None = None) -> torch.Tensor:
@@ -143,4 +204,4 @@ class HardwareContext:
             g.set_state(s)
 
 
-__all__ = ["PHASES", "ExecutionCounters", "HardwareContext", "physics_for"]
+__all__ = ["COUNT_NAMES", "PHASES", "ExecutionCounters", "HardwareContext", "physics_for"]

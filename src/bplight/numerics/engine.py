@@ -112,10 +112,40 @@ def _slices(codes_abs: torch.Tensor, bits: int, n: int) -> list[torch.Tensor]:
     return out
 
 
+def issued_counts(m: Mapping) -> dict[str, int]:
+    """What one product of ``m`` executes, from its operands' sizes and encoding (all
+    groups): analog passes = ADC reads, DAC symbols and ring settings (the names of
+    :data:`bplight.numerics.context.COUNT_NAMES`); nothing analog for a digital product.
+    The sign passes are the Mapping's, which follows the operand issued (its GemmShape's
+    ``input_signed`` is whether it held a negative entry)."""
+    if not m.analog:
+        return {}
+    g = m.gemm
+    passes = g.groups * g.m * g.n * m.k_chunks * m.input_slices * m.weight_slices \
+        * m.sign_passes
+    return {"analog_passes": passes, "adc_reads": passes,
+            "dac_symbols": g.groups * g.m * g.k * m.input_slices * m.sign_passes,
+            "ring_settings": g.groups * g.n * g.k * m.weight_slices}
+
+
 def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
-                 generator: torch.Generator | None) -> torch.Tensor:
-    """``a[M, K] @ b[N, K].T`` pass by pass, chunk by chunk, ADC on every partial sum."""
-    (sa, a_negative), (sb, _) = scale_and_sign(a), scale_and_sign(b)
+                 generator: torch.Generator | None,
+                 scales: tuple[float, float] | None = None, a_negative: bool | None = None,
+                 tally: dict[str, int] | None = None) -> torch.Tensor:
+    """``a[M, K] @ b[N, K].T`` pass by pass, chunk by chunk, ADC on every partial sum.
+
+    ``scales``: the operands' full scales when they are parts of larger tensors (one
+    group of a grouped product: the scale is per tensor), else each one's max |x|;
+    ``a_negative``: whether the input operand's tensor has a negative entry (default:
+    ``a``'s own), which decides the second sign pass. ``tally``: a dict whose
+    ``analog_passes``, ``adc_reads``, ``dac_symbols`` and ``ring_settings`` are raised by
+    what this call runs (entries of the batched pass products, slices modulated and set).
+    """
+    (sa, neg), (sb, _) = scale_and_sign(a), scale_and_sign(b)
+    if scales is not None:
+        sa, sb = (torch.as_tensor(s, dtype=a.dtype, device=a.device) for s in scales)
+    a_negative = neg if a_negative is None else a_negative
+    run = {"analog_passes": 0, "dac_symbols": 0, "ring_settings": 0}
     ca = quantize_codes(a, m.input_code_bits, sa)
     cb = quantize_codes(b, m.weight_magnitude_bits, sb)
     la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
@@ -140,6 +170,7 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
         w_slices = [cb]
     else:
         w_slices = [s * torch.sign(cb) for s in _slices(cb.abs(), m.ring_bits, m.weight_slices)]
+    run["ring_settings"] += sum(s.numel() for s in w_slices)
     w_slices = [chunked(apply_crosstalk(s, xt, chunk)) for s in w_slices]
     # input passes: (sign, tensor)
     if m.sign_passes == 2:
@@ -163,6 +194,8 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
         for i, xs in enumerate(in_slices):
             xsc = chunked(xs).transpose(0, 1)  # [kc, M, C]
             sums = torch.bmm(xsc, w_all)  # [kc, M, S_w·N]: one analog pass per entry
+            run["analog_passes"] += sums.numel()
+            run["dac_symbols"] += xs.numel()
             if sigma > 0:
                 noise = torch.randn(sums.shape, generator=generator, dtype=sums.dtype,
                                     device=sums.device)
@@ -181,6 +214,10 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
     if offset:
         b_eff = sum(float(2 ** (m.ring_bits * j)) * ws for j, ws in enumerate(w_slices))
         y = y - offset * b_eff.sum(dim=(1, 2)).unsqueeze(0)
+    if tally is not None:
+        run["adc_reads"] = run["analog_passes"]  # one conversion per pass
+        for k, v in run.items():
+            tally[k] = tally.get(k, 0) + v
     return y * (sa * sb / (la * lb))
 
 

@@ -9,6 +9,10 @@ GEMM shapes come from the same formulation as :func:`bplight.mapping.layer_gemms
 * weight gradient ``dW.T = cols.T @ dY`` (input operand: the activations; weight
   operand: ``dY.T``, the errors, chunked along batch × positions).
 
+A grouped (or depthwise) convolution issues each product once per group on that group's
+channels: one GemmShape with ``groups = g`` and the sizes of one group (every operand
+keeps one full scale per tensor, as the chip's digital scaling sees whole tensors).
+
 ``exact`` mode materialises the im2col matrices and runs :func:`exact_matmul`; ``fast``
 mode uses PyTorch's convolution kernels on the quantized, crosstalk-mixed operands and
 adds the mapping's noise.
@@ -45,11 +49,16 @@ def photonic_matmul(hw: HardwareContext, phase: str, a: torch.Tensor, b: torch.T
                      input_signed=_has_negative(a), weight_static=weight_static, layer=layer)
     m = hw.plan(gemm)
     if not m.analog:
+        hw.record(m)
         return a @ b.t()
     phys = hw.physics(phase, a.device)
     gen = hw.generator(a.device)
     if hw.mode == "exact":
-        return exact_matmul(a, b, m, phys, gen)
+        tally: dict[str, int] = {}
+        y = exact_matmul(a, b, m, phys, gen, tally=tally)
+        hw.record(m, tally)
+        return y
+    hw.record(m)
     return fast_matmul(a, b, m, phys, gen)
 
 
@@ -64,6 +73,7 @@ def _fast_linear_product(hw: HardwareContext, phase: str, a: Operand, b: Operand
     gemm = GemmShape(A.shape[0], A.shape[1], B.shape[0], phase, input_signed=a.negative,
                      weight_static=weight_static, layer=layer)
     m = hw.plan(gemm)
+    hw.record(m)
     if not m.analog:
         return B @ A.t() if out_t else A @ B.t()
     phys = hw.physics(phase, A.device)
@@ -127,16 +137,17 @@ class PhotonicLinearFunction(torch.autograd.Function):
 
 
 class PhotonicConv2dFunction(torch.autograd.Function):
-    """2-D convolution with all three products on the photonic core (groups = 1)."""
+    """2-D convolution (any ``groups``) with all three products on the photonic core."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                 hw: HardwareContext, name: str, stride: tuple[int, int],
-                padding: tuple[int, int], dilation: tuple[int, int]) -> torch.Tensor:
+                padding: tuple[int, int], dilation: tuple[int, int],
+                groups: int = 1) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
-        ctx.hw, ctx.name, ctx.has_bias = hw, name, bias is not None
+        ctx.hw, ctx.name, ctx.has_bias, ctx.groups = hw, name, bias is not None, groups
         ctx.conv = dict(stride=stride, padding=padding, dilation=dilation)
-        cout, kf = weight.shape[0], weight[0].numel()
+        cout, kf = weight.shape[0], weight[0].numel()  # kf: K of one group
         batch = x.shape[0]
         hout = (x.shape[2] + 2 * padding[0] - dilation[0] * (weight.shape[2] - 1) - 1) \
             // stride[0] + 1
@@ -145,25 +156,34 @@ class PhotonicConv2dFunction(torch.autograd.Function):
         ctx.out_hw = (hout, wout)
         xo = Operand(x)  # shared with the weight gradient (scale, sign, quantized copy)
         ctx.xo, ctx.wo = xo, None
-        gemm = GemmShape(batch * hout * wout, kf, cout, "forward", input_signed=xo.negative,
-                         layer=name)
+        gemm = GemmShape(batch * hout * wout, kf, cout // groups, "forward",
+                         input_signed=xo.negative, layer=name, groups=groups)
         m = hw.plan(gemm)
         if not m.analog:
-            y = F.conv2d(x, weight, None, **ctx.conv)
+            hw.record(m)
+            y = F.conv2d(x, weight, None, groups=groups, **ctx.conv)
         elif hw.mode == "exact":
-            cols = F.unfold(x, weight.shape[2:], **ctx.conv)  # [B, Kf, L]
-            a = cols.transpose(1, 2).reshape(-1, kf)
-            y2 = exact_matmul(a, weight.reshape(cout, kf), m, hw.physics("forward", x.device),
-                              hw.generator(x.device))
+            wo = ctx.wo = Operand(weight)
+            cols = F.unfold(x, weight.shape[2:], **ctx.conv)  # [B, g·Kf, L]
+            tally: dict[str, int] = {}
+            parts = []
+            for a, w_g in zip(_group_rows(cols, groups), weight.reshape(groups, -1, kf),
+                              strict=True):
+                parts.append(exact_matmul(a, w_g, m, hw.physics("forward", x.device),
+                                          hw.generator(x.device), (xo.scale, wo.scale),
+                                          xo.negative, tally))
+            hw.record(m, tally)
+            y2 = torch.cat(parts, 1)  # [B·L, Cout]
             y = y2.reshape(batch, hout * wout, cout).transpose(1, 2).reshape(
                 batch, cout, hout, wout)
         else:
+            hw.record(m)
             phys = hw.physics("forward", x.device)
             wo = ctx.wo = Operand(weight)  # shared with the error product
             wq = mix_weight(wo.quantized(m.weight_magnitude_bits).reshape(cout, kf), m, phys)
             # (the bias, added digitally, goes into the convolution kernel)
             y = F.conv2d(xo.quantized(m.input_code_bits), wq.reshape(weight.shape),
-                         None if bias is None else bias.detach(), **ctx.conv)
+                         None if bias is None else bias.detach(), groups=groups, **ctx.conv)
             return hw.add_noise_(y, operand_noise_std(m, phys, xo, wo))
         if bias is not None:
             y = y + bias.reshape(1, -1, 1, 1)
@@ -178,15 +198,16 @@ class PhotonicConv2dFunction(torch.autograd.Function):
         go = Operand(grad_y)  # shared by the error and weight-gradient products
         wo = ctx.wo if ctx.wo is not None else Operand(weight)
         err = wgt = None
+        g = ctx.groups
         if ctx.needs_input_grad[0]:
-            err = _conv_error(hw, ctx.name, go, x, wo, ctx.conv, ctx.out_hw)
+            err = _conv_error(hw, ctx.name, go, x, wo, ctx.conv, ctx.out_hw, g)
         if ctx.needs_input_grad[1]:
-            wgt = _conv_weight_grad(hw, ctx.name, go, ctx.xo, weight, ctx.conv, ctx.out_hw)
+            wgt = _conv_weight_grad(hw, ctx.name, go, ctx.xo, weight, ctx.conv, ctx.out_hw, g)
         if isinstance(err, _FastConvProduct) and isinstance(wgt, _FastConvProduct) \
                 and err.a is wgt.a:
             # one backward kernel for both products (they share the quantized error)
             grad_x, grad_w, _ = torch.ops.aten.convolution_backward(
-                err.a, wgt.b, err.b, None, *_conv_args(ctx.conv), [True, True, False])
+                err.a, wgt.b, err.b, None, *_conv_args(ctx.conv, g), [True, True, False])
             err.finish(hw, grad_x)
             wgt.finish(hw, grad_w)
         else:
@@ -194,14 +215,23 @@ class PhotonicConv2dFunction(torch.autograd.Function):
             grad_w = wgt.run(hw) if isinstance(wgt, _FastConvProduct) else wgt
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_b = grad_y.sum(dim=(0, 2, 3))
-        return grad_x, grad_w, grad_b, None, None, None, None, None
+        return grad_x, grad_w, grad_b, None, None, None, None, None, None
 
 
-def _conv_args(conv: dict) -> tuple:
+def _group_rows(cols: torch.Tensor, groups: int) -> list[torch.Tensor]:
+    """im2col ``cols`` [B, g·Kf, L] as each group's input operand [B·L, Kf] (unfold
+    orders channels outermost, so a group's Kf columns are contiguous)."""
+    batch, kg, _ = cols.shape
+    kf = kg // groups
+    return [cols[:, i * kf:(i + 1) * kf].transpose(1, 2).reshape(-1, kf)
+            for i in range(groups)]
+
+
+def _conv_args(conv: dict, groups: int = 1) -> tuple:
     """stride, padding, dilation, transposed, output_padding, groups of
     ``aten.convolution_backward``."""
     return (list(conv["stride"]), list(conv["padding"]), list(conv["dilation"]), False,
-            [0, 0], 1)
+            [0, 0], groups)
 
 
 class _FastConvProduct:
@@ -209,15 +239,15 @@ class _FastConvProduct:
     ``aten.convolution_backward`` (``a``: grad_output, ``b``: input or weight), which
     gradient it yields (``grad_input`` or not) and the noise to add."""
 
-    __slots__ = ("a", "b", "grad_input", "shape", "conv", "std", "gain")
+    __slots__ = ("a", "b", "grad_input", "shape", "conv", "groups", "std", "gain")
 
     def __init__(self, a: torch.Tensor, b: torch.Tensor, grad_input: bool, shape: torch.Size,
-                 conv: dict, std: float, gain: torch.Tensor | None = None) -> None:
+                 conv: dict, groups: int, std: float, gain: torch.Tensor | None = None) -> None:
         self.a, self.b, self.grad_input, self.shape = a, b, grad_input, shape
-        self.conv, self.std, self.gain = conv, std, gain
+        self.conv, self.groups, self.std, self.gain = conv, groups, std, gain
 
     def run(self, hw: HardwareContext) -> torch.Tensor:
-        args = _conv_args(self.conv)
+        args = _conv_args(self.conv, self.groups)
         shaped = self.a.new_empty(1).expand(self.shape)  # only its shape is read
         if self.grad_input:  # input gradient of the conv with weight b, grad_output a
             out = torch.ops.aten.convolution_backward(self.a, shaped, self.b, None, *args,
@@ -248,54 +278,75 @@ def _overlap_counts(x_shape: torch.Size, weight_shape: torch.Size, conv: dict,
 
 
 def _conv_error(hw: HardwareContext, name: str, go: Operand, x: torch.Tensor, wo: Operand,
-                conv: dict, out_hw: tuple[int, int]) -> torch.Tensor | _FastConvProduct:
+                conv: dict, out_hw: tuple[int, int], groups: int = 1
+                ) -> torch.Tensor | _FastConvProduct:
     """Input gradient of a conv layer; in fast mode, the product prepared (not run)."""
     grad_y, weight = go.tensor, wo.tensor
     cout, kf = weight.shape[0], weight[0].numel()
+    cout_g = cout // groups
     batch = grad_y.shape[0]
-    gemm = GemmShape(batch * out_hw[0] * out_hw[1], cout, kf, "error",
-                     input_signed=go.negative, layer=name)
+    gemm = GemmShape(batch * out_hw[0] * out_hw[1], cout_g, kf, "error",
+                     input_signed=go.negative, layer=name, groups=groups)
     m = hw.plan(gemm)
     if not m.analog:
-        return torch.nn.grad.conv2d_input(x.shape, weight, grad_y, **conv)
+        hw.record(m)
+        return torch.nn.grad.conv2d_input(x.shape, weight, grad_y, groups=groups, **conv)
     phys = hw.physics("error", x.device)
     if hw.mode == "exact":
-        wt = weight.reshape(cout, kf).t().contiguous()  # [Kf, Cout]: rows are outputs
-        a = grad_y.reshape(batch, cout, -1).transpose(1, 2).reshape(-1, cout)
-        dcols = exact_matmul(a, wt, m, phys, hw.generator(x.device))  # [B·L, Kf]
-        dcols = dcols.reshape(batch, -1, kf).transpose(1, 2)
+        tally: dict[str, int] = {}
+        g_rows = grad_y.reshape(batch, cout, -1).transpose(1, 2)  # [B, L, Cout]
+        parts = []
+        for i, w_g in enumerate(weight.reshape(groups, cout_g, kf)):
+            a = g_rows[..., i * cout_g:(i + 1) * cout_g].reshape(-1, cout_g)
+            # weight operand W_g.T [Kf, Cout_g]: rows are outputs
+            parts.append(exact_matmul(a, w_g.t().contiguous(), m, phys,
+                                      hw.generator(x.device), (go.scale, wo.scale),
+                                      go.negative, tally))
+        hw.record(m, tally)
+        dcols = torch.cat(parts, 1).reshape(batch, -1, groups * kf).transpose(1, 2)
         return F.fold(dcols, x.shape[2:], weight.shape[2:], **conv)
-    # weight operand W.T [Kf, Cout]: same values (scale, quantization) as the forward's W,
-    # crosstalk-mixed along Cout
-    wq = wo.quantized(m.weight_magnitude_bits).reshape(cout, kf)
-    w_eff = mix_weight(wq.t(), m, phys).t().reshape(weight.shape)
+    hw.record(m)
+    # weight operand W_g.T [Kf, Cout_g] per group: same values (scale, quantization) as
+    # the forward's W, crosstalk-mixed along Cout_g
+    wq = wo.quantized(m.weight_magnitude_bits).reshape(groups, cout_g, kf)
+    w_eff = mix_weight(wq.transpose(1, 2), m, phys).transpose(1, 2).reshape(weight.shape)
     std = operand_noise_std(m, phys, go, wo)
     root_counts = _overlap_counts(x.shape, weight.shape, conv, out_hw, x.device) \
         if std > 0 else None
-    return _FastConvProduct(go.quantized(m.input_code_bits), w_eff, True, x.shape, conv, std,
-                            root_counts)
+    return _FastConvProduct(go.quantized(m.input_code_bits), w_eff, True, x.shape, conv,
+                            groups, std, root_counts)
 
 
 def _conv_weight_grad(hw: HardwareContext, name: str, go: Operand, xo: Operand,
-                      weight: torch.Tensor, conv: dict, out_hw: tuple[int, int]
-                      ) -> torch.Tensor | _FastConvProduct:
+                      weight: torch.Tensor, conv: dict, out_hw: tuple[int, int],
+                      groups: int = 1) -> torch.Tensor | _FastConvProduct:
     """Weight gradient of a conv layer; in fast mode, the product prepared (not run)."""
     grad_y, x = go.tensor, xo.tensor
     cout, kf = weight.shape[0], weight[0].numel()
+    cout_g = cout // groups
     batch = grad_y.shape[0]
     positions = batch * out_hw[0] * out_hw[1]
-    gemm = GemmShape(kf, positions, cout, "weight_grad", input_signed=xo.negative,
-                     weight_static=False, layer=name)
+    gemm = GemmShape(kf, positions, cout_g, "weight_grad", input_signed=xo.negative,
+                     weight_static=False, layer=name, groups=groups)
     m = hw.plan(gemm)
     if not m.analog:
-        return torch.nn.grad.conv2d_weight(x, weight.shape, grad_y, **conv)
+        hw.record(m)
+        return torch.nn.grad.conv2d_weight(x, weight.shape, grad_y, groups=groups, **conv)
     phys = hw.physics("weight_grad", x.device)
     if hw.mode == "exact":
+        tally: dict[str, int] = {}
         g_rows = grad_y.transpose(0, 1).reshape(cout, positions)  # [Cout, B·L] (b, h, w)
-        cols = F.unfold(x, weight.shape[2:], **conv)  # [B, Kf, L]
-        a = cols.transpose(0, 1).reshape(kf, positions)
-        dwt = exact_matmul(a, g_rows.contiguous(), m, phys, hw.generator(x.device))
-        return dwt.t().reshape(weight.shape)
+        cols = F.unfold(x, weight.shape[2:], **conv)  # [B, g·Kf, L]
+        parts = []
+        for i in range(groups):
+            a = cols[:, i * kf:(i + 1) * kf].transpose(0, 1).reshape(kf, positions)
+            b = g_rows[i * cout_g:(i + 1) * cout_g].contiguous()
+            dwt = exact_matmul(a, b, m, phys, hw.generator(x.device), (xo.scale, go.scale),
+                               xo.negative, tally)
+            parts.append(dwt.t())
+        hw.record(m, tally)
+        return torch.cat(parts, 0).reshape(weight.shape)
+    hw.record(m)
     gq = go.quantized(m.weight_magnitude_bits)
     if not (rounds_away_crosstalk(m) or phys.crosstalk is None):
         # crosstalk mixes neighbouring positions of the error rows on the rings
@@ -303,4 +354,4 @@ def _conv_weight_grad(hw: HardwareContext, name: str, go: Operand, xo: Operand,
         gq = mix_weight(g_rows, m, phys).reshape(cout, batch, *out_hw).transpose(0, 1)
         gq = gq.contiguous()
     return _FastConvProduct(gq, xo.quantized(m.input_code_bits), False, weight.shape, conv,
-                            operand_noise_std(m, phys, xo, go))
+                            groups, operand_noise_std(m, phys, xo, go))

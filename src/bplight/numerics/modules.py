@@ -1,6 +1,7 @@
 """``nn.Module``s whose matrix products run on the photonic model, and ``convert``.
 
-``convert(model, spec)`` swaps every ``nn.Conv2d`` (groups = 1) and ``nn.Linear`` for a
+``convert(model, spec)`` swaps every ``nn.Conv2d`` (any ``groups``; grouped and depthwise
+convolutions too) and ``nn.Linear`` — the model itself when it is one — for a
 :class:`PhotonicConv2d` / :class:`PhotonicLinear` sharing one
 :class:`~bplight.numerics.context.HardwareContext`. The photonic modules subclass the
 torch ones, keep the same parameters (state_dict round-trips) and fall back to the
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 
 from bplight.config.loader import load_spec
 from bplight.config.spec import HardwareSpec
+from bplight.errors import InputError
 from bplight.numerics.context import HardwareContext
 from bplight.numerics.functions import PhotonicConv2dFunction, PhotonicLinearFunction
 
@@ -53,23 +55,24 @@ class PhotonicLinear(_PhotonicMixin, nn.Linear):
 
 
 class PhotonicConv2d(_PhotonicMixin, nn.Conv2d):
-    """``nn.Conv2d`` (groups = 1, zero padding) whose three products run on the chip."""
+    """``nn.Conv2d`` (any ``groups``, zero padding) whose three products run on the chip."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, bias: bool = True, hw: HardwareContext | None = None,
                  name: str = "", device: torch.device | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+                 dtype: torch.dtype | None = None, groups: int = 1) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride=stride,
-                         padding=padding, dilation=dilation, bias=bias, device=device,
-                         dtype=dtype)
+                         padding=padding, dilation=dilation, groups=groups, bias=bias,
+                         device=device, dtype=dtype)
         self._init_photonic(hw, name)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.uses_hardware:
             return F.conv2d(x, self.weight, self.bias, self.stride, self.padding,
-                            self.dilation)
+                            self.dilation, self.groups)
         return PhotonicConv2dFunction.apply(x, self.weight, self.bias, self.hw, self.layer_name,
-                                            self.stride, self.padding, self.dilation)
+                                            self.stride, self.padding, self.dilation,
+                                            self.groups)
 
 
 PHOTONIC_LAYERS = (PhotonicLinear, PhotonicConv2d)
@@ -85,8 +88,11 @@ def convert(model: nn.Module, spec: HardwareSpec | str = "bplight-16b", seed: in
     """Swap ``nn.Conv2d`` / ``nn.Linear`` layers of ``model`` for photonic ones.
 
     Weights and biases are copied; the returned model holds a ``bplight_hw`` attribute
-    (the shared :class:`HardwareContext`). Convs with groups ≠ 1 or non-zero padding
-    modes are rejected with a ``ValueError``.
+    (the shared :class:`HardwareContext`). A bare ``nn.Linear`` / ``nn.Conv2d`` is itself
+    converted (use the returned module: with ``inplace`` too, the root cannot be swapped
+    in place); its layer name is its class name, as :class:`~bplight.workload.Workload`
+    traces it. Convs with non-zero padding modes or string padding are rejected with a
+    :class:`~bplight.errors.InputError`.
     """
     if isinstance(spec, str):
         spec = load_spec(spec)
@@ -95,6 +101,9 @@ def convert(model: nn.Module, spec: HardwareSpec | str = "bplight-16b", seed: in
 
         model = copy.deepcopy(model)
     hw = HardwareContext(spec, seed=seed)
+    root = _swap(model, hw, type(model).__name__)
+    if root is not None:
+        model = root
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             full = f"{name}.{child_name}" if name else child_name
@@ -114,15 +123,16 @@ def _swap(child: nn.Module, hw: HardwareContext, name: str) -> nn.Module | None:
                              hw=hw, name=name, device=child.weight.device,
                              dtype=child.weight.dtype)
     elif type(child) is nn.Conv2d:
-        if child.groups != 1 or child.padding_mode != "zeros" or isinstance(child.padding, str):
-            raise ValueError(
-                f"layer {name!r}: only Conv2d with groups=1, padding_mode='zeros' and numeric "
-                f"padding can be mapped (got groups={child.groups}, "
-                f"padding={child.padding!r}, padding_mode={child.padding_mode!r})")
+        if child.padding_mode != "zeros" or isinstance(child.padding, str):
+            raise InputError(
+                f"layer {name!r}: only Conv2d with padding_mode='zeros' and numeric padding "
+                f"can be mapped (got padding={child.padding!r}, "
+                f"padding_mode={child.padding_mode!r})")
         new = PhotonicConv2d(child.in_channels, child.out_channels, child.kernel_size,
                              child.stride, child.padding, child.dilation,
                              child.bias is not None, hw=hw, name=name,
-                             device=child.weight.device, dtype=child.weight.dtype)
+                             device=child.weight.device, dtype=child.weight.dtype,
+                             groups=child.groups)
     else:
         return None
     with torch.no_grad():
