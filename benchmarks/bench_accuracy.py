@@ -13,34 +13,108 @@ Writes ``accuracy.json`` (read by ``bplight reproduce --accuracy-json``),
 
     python benchmarks/bench_accuracy.py            # full run, ~20-30 min on 2 CPU cores
     python benchmarks/bench_accuracy.py --quick    # smoke run on small subsets
+
+Each training run is cached in ``OUT/runs/TAG`` under a key of the code (a hash of every
+file of the ``bplight`` package) and the run's arguments: a rerun after a code change or
+with other arguments trains again instead of reporting the stale accuracy (``--fresh``
+retrains everything). ``accuracy.json`` records the code version it was measured with.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import math
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import torch
 
+import bplight
 from bplight.config import load_spec
 from bplight.experiments.train import TrainConfig, run_training
+from bplight.io import atomic_path, atomic_write_json, atomic_write_text
 from bplight.photonics.link_budget import link_budget
+
+CACHE_KEY_FILE = "cache-key.json"
+
+
+def source_hash(package_dir: Path | None = None) -> str:
+    """SHA-256 over the relative path and content of every file of the package (code,
+    presets, templates; caches excluded): changes whenever the code that trains does."""
+    root = Path(package_dir or Path(bplight.__file__).parent)
+    h = hashlib.sha256()
+    for f in sorted(p for p in root.rglob("*") if p.is_file()
+                    and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0")
+        h.update(f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def code_version(package_dir: Path | None = None) -> dict:
+    """The source hash, and the git commit and dirty flag where this is a checkout."""
+    root = Path(package_dir or Path(bplight.__file__).parent)
+    out: dict = {"src_sha256": source_hash(root), "git_commit": None, "git_dirty": None}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=root,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):  # no git: the hash alone keys the cache
+        return out
+    if commit.returncode == 0:
+        out["git_commit"] = commit.stdout.strip()
+        out["git_dirty"] = bool(dirty.stdout.strip())
+    return out
+
+
+def cache_key(cfg: TrainConfig, src_sha256: str) -> str:
+    """Key of one training run: the code and every argument of the run."""
+    args = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
+    return hashlib.sha256(f"{src_sha256}\n{args}".encode()).hexdigest()
+
+
+def cached_summary(run_dir: Path, key: str) -> dict | None:
+    """The cached run's summary if ``run_dir`` holds a finished run under ``key``."""
+    try:
+        stored = json.loads((run_dir / CACHE_KEY_FILE).read_text())["key"]
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return None  # absent, unfinished or from before keyed caching: not reusable
+    return summary if stored == key else None
+
+
+_SRC_SHA256: str | None = None
+_FRESH = False
 
 
 def _train(tag: str, out: Path, hardware: str, overrides: list[str], epochs: int,
            subset: int | None, baseline: bool, batch_size: int = 128) -> dict:
+    global _SRC_SHA256
+    if _SRC_SHA256 is None:
+        _SRC_SHA256 = source_hash()
     run_dir = out / "runs" / tag
-    if (run_dir / "summary.json").exists():
-        return json.loads((run_dir / "summary.json").read_text())
     cfg = TrainConfig(model="lenet5", dataset="mnist", hardware=hardware,
                       overrides=tuple(overrides), epochs=epochs, subset=subset,
                       batch_size=batch_size, baseline=baseline, seed=0)
+    key = cache_key(cfg, _SRC_SHA256)
+    cached = None if _FRESH else cached_summary(run_dir, key)
+    if cached is not None:
+        print(f"  {tag:28s} cached (same code and arguments)", flush=True)
+        return cached
+    if run_dir.exists():  # stale: other code or arguments (or unfinished): train again
+        print(f"  {tag:28s} stale cache, retraining", flush=True)
+        shutil.rmtree(run_dir)
     t0 = time.perf_counter()
     s = run_training(cfg, run_dir, progress=False)
     s["wall_time_s"] = time.perf_counter() - t0
+    atomic_write_json(run_dir / "summary.json", s)
+    atomic_write_json(run_dir / CACHE_KEY_FILE, {"key": key, "src_sha256": _SRC_SHA256,
+                                                "config": dataclasses.asdict(cfg)})
     print(f"  {tag:28s} test accuracy {100 * s['test_accuracy']:6.2f} %"
           + (f"   fp32 {100 * s['fp32_test_accuracy']:6.2f} %" if s.get("fp32_test_accuracy")
              is not None else "") + f"   ({s['wall_time_s']:.0f} s)", flush=True)
@@ -94,7 +168,11 @@ def main() -> None:
                     help="test images for the exact-vs-fast inference check")
     ap.add_argument("--out", default="benchmarks/out/accuracy")
     ap.add_argument("--quick", action="store_true", help="small subsets, for a smoke run")
+    ap.add_argument("--fresh", action="store_true",
+                    help="retrain every run even where the cache matches code and arguments")
     args = ap.parse_args()
+    global _FRESH
+    _FRESH = args.fresh
     torch.set_num_threads(2)
     if args.quick:
         args.epochs, args.sweep_subset, args.exact_subset, args.exact_test = 1, 2000, 128, 200
@@ -104,6 +182,8 @@ def main() -> None:
     ref = load_spec("bplight-16b")
     budget = link_budget(ref)
     result: dict = {"model": "lenet5", "dataset": "mnist", "hardware": "bplight-16b",
+                    "code": code_version(),
+                    "args": {k: v for k, v in vars(args).items() if k != "fresh"},
                     "reference_snr_db": budget.snr_db,
                     "reference_noise_sigma_rel": budget.noise_sigma_rel}
 
@@ -155,14 +235,16 @@ def main() -> None:
                            "feasible": lb.feasible, "test_accuracy": r["test_accuracy"]})
     r = _train("noise-off", out, "bplight-16b", _all_products("detector_noise", "false"),
                args.sweep_epochs, args.sweep_subset, baseline=False)
-    noise_rows.append({"snr_db": math.inf, "noise_sigma_rel": 0.0, "noise_sigma_units": 0.0,
-                       "feasible": True, "test_accuracy": r["test_accuracy"]})
+    # no noise: infinite SNR, written as null (strict JSON)
+    noise_rows.append({"snr_db": None, "detector_noise": False, "noise_sigma_rel": 0.0,
+                       "noise_sigma_units": 0.0, "feasible": True,
+                       "test_accuracy": r["test_accuracy"]})
     result["noise_sweep"] = noise_rows
     result["sweep_epochs"] = args.sweep_epochs
     result["sweep_subset"] = args.sweep_subset
 
-    (out / "accuracy.json").write_text(json.dumps(result, indent=2))
-    (out / "accuracy.md").write_text(_markdown(result))
+    atomic_write_json(out / "accuracy.json", result)
+    atomic_write_text(out / "accuracy.md", _markdown(result))
     _plot(result, out / "accuracy.png")
     print(_markdown(result))
     print(f"wrote {out / 'accuracy.json'}, {out / 'accuracy.md'}, {out / 'accuracy.png'}")
@@ -201,10 +283,15 @@ def _markdown(r: dict) -> str:
               "sigma in units of one slice step of a 16-unit partial sum):", "",
               "| SNR (dB) | noise sigma (steps) | test accuracy |", "|---|---|---|"]
     for row in r["noise_sweep"]:
-        snr = "no noise" if math.isinf(row["snr_db"]) else f"{row['snr_db']:g}"
+        snr = "no noise" if _no_noise(row) else f"{row['snr_db']:g}"
         lines.append(f"| {snr} | {row['noise_sigma_units']:.3f} | "
                      f"{100 * row['test_accuracy']:.2f} % |")
     return "\n".join(lines) + "\n"
+
+
+def _no_noise(row: dict) -> bool:
+    """The noise-off point (``snr_db`` null; infinite in files written before strict JSON)."""
+    return row["snr_db"] is None or math.isinf(row["snr_db"])
 
 
 def _plot(r: dict, path: Path) -> None:
@@ -223,7 +310,7 @@ def _plot(r: dict, path: Path) -> None:
     a.set_ylabel("test accuracy (%)")
     a.set_title("LeNet-5 / MNIST vs resolution")
     a.legend()
-    rows = [row for row in r["noise_sweep"] if not math.isinf(row["snr_db"])]
+    rows = [row for row in r["noise_sweep"] if not _no_noise(row)]
     b.plot([row["snr_db"] for row in rows], [100 * row["test_accuracy"] for row in rows], "o-",
            label="bplight-16b")
     b.axhline(fp, color="gray", ls="--", label="FP32")
@@ -232,7 +319,8 @@ def _plot(r: dict, path: Path) -> None:
     b.set_title("LeNet-5 / MNIST vs detector noise")
     b.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
 
 
 if __name__ == "__main__":
