@@ -214,3 +214,66 @@ def test_programming_noise_only_on_written_mid_level_cells():
     assert torch.equal(moved, expected)
     err = (noisy.cell_levels - exact.cell_levels)[expected]
     assert float(err.std()) == pytest.approx(0.2, rel=0.05)
+
+
+def test_write_all_reprograms_every_cell_with_noise():
+    old = torch.tensor([5, -300, 0, 32767])
+    new = torch.tensor([5, -301, 0, 32767])
+    base = mem.program(old, old, BITS, CELL_BITS)
+    changed = mem.program(old, new, BITS, CELL_BITS, 0.2, generator=_gen(),
+                          old_analog=base.cell_levels)
+    every = mem.program(old, new, BITS, CELL_BITS, 0.2, generator=_gen(),
+                        old_analog=base.cell_levels, write_all=True)
+    assert int(changed.cells_written) == 1  # only the lowest "-" digit of -300 -> -301
+    assert int(every.cells_written) == new.numel() * 2 * mem.cells_per_side(BITS, CELL_BITS)
+    assert bool(every.written.all())
+    # every write lands at its digit plus programming noise: unchanged cells move too
+    held = every.cell_levels - mem.code_digits(new, BITS, CELL_BITS).to(every.cell_levels)
+    assert int((held != 0).sum()) == held.numel()
+    assert float(held.abs().max()) < 6 * 0.2
+
+
+def _hand_writer(policy: str):
+    from bplight.numerics import MemristorWriter, PhotonicLinear, convert
+
+    spec = load_spec("bplight-16b", ["update.weight_bits=8", "update.range_headroom=1",
+                                     "update.rounding=nearest", "memristor.programming_noise=0",
+                                     f"update.write_policy={policy}"])
+    layer = convert(torch.nn.Linear(2, 1, bias=False), spec)
+    assert isinstance(layer, PhotonicLinear)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, -0.25]]))  # codes 127 and -32 (M = 127)
+    return layer, MemristorWriter(layer, spec)
+
+
+@pytest.mark.parametrize("policy", ["changed", "all"])
+def test_writer_counts_the_cells_its_policy_writes(policy: str):
+    # 8-bit weights in 4-bit cells: 2 cells per side, 4 per weight, digits least
+    # significant first. 127 = (+)[15, 7]; -32 = (-)[0, 2]; +32 = (+)[0, 2]; 51 = (+)[3, 3].
+    layer, writer = _hand_writer(policy)
+    assert writer.cells == 8 and writer.write_record()["write_fraction"] is None
+    steps = [torch.tensor([[1.0, 0.25]]),   # -32 -> +32: (+)digit1 0->2, (-)digit1 2->0
+             torch.tensor([[1.0, 0.4]])]    # 32 -> 51: (+)digit0 0->3, (+)digit1 2->3
+    for w in steps:
+        with torch.no_grad():
+            layer.weight.copy_(w)
+        writer.step()
+    hand = 4 if policy == "changed" else 2 * 8
+    assert writer.step_writes == ([2, 2] if policy == "changed" else [8, 8])
+    assert writer.write_record() == {"cell_writes": hand, "cells": 8, "steps": 2,
+                                     "write_fraction": hand / 16}
+    counts = writer.write_counts()["Linear"]
+    assert counts.dtype == torch.int32 and counts.shape == (1, 2, 2, 2)
+    if policy == "changed":  # [out, in, side (+, -), digit]
+        expect = [[[[0, 0], [0, 0]], [[1, 2], [0, 1]]]]
+    else:
+        expect = [[[[2, 2], [2, 2]], [[2, 2], [2, 2]]]]
+    assert counts.tolist() == expect
+    assert int(counts.sum()) == writer.cells_written
+    torch.testing.assert_close(layer.weight.detach(), torch.tensor([[1.0, 51 / 127]]))
+    # the record survives a resume (get_state / set_state)
+    state = writer.get_state()
+    _, again = _hand_writer(policy)
+    again.set_state(state)
+    assert again.write_record() == writer.write_record()
+    assert torch.equal(again.write_counts()["Linear"], counts)

@@ -252,7 +252,7 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
             dtype: torch.dtype | None = None,
             exact_extremes: bool = False,
             old_digits: torch.Tensor | None = None,
-            out: torch.Tensor | None = None) -> ProgramResult:
+            out: torch.Tensor | None = None, write_all: bool = False) -> ProgramResult:
     """Write ``new_codes`` over ``old_codes`` into the cells (see the module docstring).
 
     old_codes, new_codes: signed integer codes of the same shape.
@@ -269,6 +269,9 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
     out: tensor (of the cell levels' shape and dtype) to write the new levels into and
         return as ``cell_levels``; it may be ``old_analog`` itself (updated in place).
         None: a new tensor.
+    write_all: re-program every cell (write policy 'all'), not only those whose digit
+        changes; each write carries the programming noise (and, with NL > 0, the lowest
+        cells their pulse response; a cell keeping its digit gets no pulse).
 
     Programming noise is drawn only for the cells that take it (written, and with
     ``exact_extremes`` not written to an extreme level): one N(0, 1) per such cell, in
@@ -301,7 +304,7 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
         if out is not old_analog:
             out.copy_(old_d if old_analog is None else old_analog)
         levels = out
-    written = new_d != old_d
+    written = torch.ones_like(new_d, dtype=torch.bool) if write_all else new_d != old_d
     flat = levels.view(-1)
     idx = written.view(-1).nonzero().squeeze(1)  # written cells
     digit = new_d.view(-1)[idx]

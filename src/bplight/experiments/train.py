@@ -218,8 +218,11 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
         save_checkpoint(ckpt_path, state)
         _write_metrics(run_dir, tag, history)
     final = history[-1] if history else {}
-    return {"history": history, "test_accuracy": final.get("test_accuracy"),
-            "test_loss": final.get("test_loss")}
+    out = {"history": history, "test_accuracy": final.get("test_accuracy"),
+           "test_loss": final.get("test_loss")}
+    if writer is not None:  # the measured memristor writes (cost: estimate --from-run)
+        out["memristor"] = writer.write_record()
+    return out
 
 
 def _write_metrics(run_dir: Path, tag: str, history: list[dict[str, Any]]) -> None:
@@ -270,6 +273,8 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
     if summary["fp32_test_accuracy"] is not None:
         summary["accuracy_gap_pp"] = 100.0 * (summary["fp32_test_accuracy"]
                                               - summary["test_accuracy"])
+    if "memristor" in results["hardware"]:
+        summary["memristor"] = results["hardware"]["memristor"]
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
 

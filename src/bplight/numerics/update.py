@@ -3,11 +3,16 @@
 After every optimizer step, :class:`MemristorWriter` takes the weight each photonic layer
 *asked* for (the float parameter after ``optimizer.step()``), rounds it to the stored
 grid (``update.weight_bits``, stochastic or nearest rounding) inside the layer's fixed
-range, re-programs the memristor cells whose digits changed (programming noise,
-optional nonlinear pulse response, device-to-device gain variation; see
-:mod:`bplight.devices.memristor`) and writes the weight the cells *hold* back into the
-parameter — so the next forward pass uses what the array stores, not what the optimizer
-wanted. Biases are kept digitally (exact float).
+range, re-programs memristor cells (programming noise, optional nonlinear pulse
+response, device-to-device gain variation; see :mod:`bplight.devices.memristor`) and
+writes the weight the cells *hold* back into the parameter — so the next forward pass
+uses what the array stores, not what the optimizer wanted. Biases are kept digitally
+(exact float).
+
+Which cells a step re-programs is the spec's ``update.write_policy``, the one the cost
+engine charges: ``changed`` only the cells whose stored digit changed, ``all`` every cell
+of every weight. The writer counts the cells it re-programs (per step, in total and per
+cell: :meth:`MemristorWriter.write_record`, :meth:`MemristorWriter.write_counts`).
 
 The layer's range is ``range_headroom × max|w|`` at attachment (an assumption of the
 reference design); weights beyond it saturate.
@@ -46,13 +51,20 @@ class MemristorWriter:
         self.seed = seed
         self.bits = spec.update.weight_bits
         self.cell_bits = spec.memristor.cell_bits
+        self.write_all = spec.update.write_policy == "all"
         self.cells_written = 0
+        self.steps = 0
+        self.step_writes: list[int] = []  # cells re-programmed by each step of this session
+        self._all_steps = 0  # steps under 'all' (every cell once), kept out of the tensor
         self._gens: dict[str, torch.Generator] = {}
         # cell digits of self.codes (the last write's), valid while self.codes keeps the
         # version counter recorded with them (loading a state_dict bumps it)
         self._digits: torch.Tensor | None = None
         self._digits_version = -1
-        self.layers = [m for _, m in photonic_layers(model)]
+        named = photonic_layers(model)
+        self.names = [n or m.layer_name for n, m in named]
+        self.layers = [m for _, m in named]
+        self._counts: torch.Tensor | None = None
         self._attach()
 
     def generator(self, device: torch.device) -> torch.Generator:
@@ -64,14 +76,53 @@ class MemristorWriter:
     def get_state(self) -> dict[str, torch.Tensor]:
         out = {k: g.get_state() for k, g in self._gens.items()}
         out["cells_written"] = torch.tensor(self.cells_written)
+        out["steps"] = torch.tensor(self.steps)
+        out["all_steps"] = torch.tensor(self._all_steps)
+        if self._counts is not None:
+            out["cell_write_counts"] = self._counts.cpu()
         return out
 
     def set_state(self, state: dict[str, torch.Tensor]) -> None:
         for k, s in state.items():
             if k == "cells_written":
                 self.cells_written = int(s)
+            elif k == "steps":
+                self.steps = int(s)
+            elif k == "all_steps":
+                self._all_steps = int(s)
+            elif k == "cell_write_counts":
+                if self._counts is not None:
+                    self._counts.copy_(s)
             else:
                 self.generator(torch.device(k)).set_state(s)
+
+    @property
+    def cells(self) -> int:
+        """Memristor cells holding the photonic layers' weights (both sides of each pair)."""
+        return 0 if self.levels is None else self.levels.numel()
+
+    def write_record(self) -> dict[str, int | float | None]:
+        """What the writes so far cost: ``cell_writes`` (cells re-programmed), ``cells``
+        (cells of the weights), ``steps`` (updates written) and ``write_fraction`` =
+        cell_writes / (cells × steps) (None before the first step), the fraction the
+        cost engine charges per batch (``estimate(..., write_fraction=...)``)."""
+        denom = self.cells * self.steps
+        return {"cell_writes": self.cells_written, "cells": self.cells, "steps": self.steps,
+                "write_fraction": self.cells_written / denom if denom else None}
+
+    def write_counts(self) -> dict[str, torch.Tensor]:
+        """Times each cell was re-programmed, per layer: int32 tensors of shape
+        ``weight.shape + (2, cells per side)`` (the layout of ``mem_levels``)."""
+        out: dict[str, torch.Tensor] = {}
+        if self._counts is None:
+            return out
+        start = 0
+        for name, layer in zip(self.names, self.layers, strict=True):
+            n = layer.weight.numel()
+            c = self._counts[start:start + n].view(*layer.weight.shape, *self._counts.shape[1:])
+            out[name] = c + self._all_steps if self._all_steps else c.clone()
+            start += n
+        return out
 
     @torch.no_grad()
     def _attach(self) -> None:
@@ -91,6 +142,8 @@ class MemristorWriter:
         self.codes = quantize_weights(flat, self.range, self.bits, "nearest")
         self.levels = code_digits(self.codes, self.bits, self.cell_bits).to(dt)
         cells = cells_per_side(self.bits, self.cell_bits)
+        # per-cell write counts (int32: endurance is ~1e6 writes; one add per step)
+        self._counts = torch.zeros(self.levels.shape, dtype=torch.int32, device=dev)
         self.gain = None
         sd = self.spec.memristor.device_variation
         if sd > 0:
@@ -124,7 +177,8 @@ class MemristorWriter:
 
     @torch.no_grad()
     def step(self) -> int:
-        """Write every layer's requested weights into its cells; returns cells written."""
+        """Write every layer's requested weights into its cells (those of the write
+        policy); returns the cells re-programmed."""
         if self.codes is None:
             return 0
         u = self.spec.update
@@ -136,12 +190,18 @@ class MemristorWriter:
                       self.spec.memristor.programming_noise, self.spec.memristor.nonlinearity,
                       generator=gen, old_analog=self.levels,
                       exact_extremes=self.spec.memristor.exact_extreme_levels,
-                      old_digits=old_digits, out=self.levels)
+                      old_digits=old_digits, out=self.levels, write_all=self.write_all)
         self.codes.copy_(new)
         self._digits, self._digits_version = res.digits, self.codes._version
         self._write_back(res.analog_codes)
         written = int(res.cells_written)
+        if self.write_all:
+            self._all_steps += 1
+        else:
+            self._counts.add_(res.written)
         self.cells_written += written
+        self.steps += 1
+        self.step_writes.append(written)
         return written
 
 
