@@ -25,7 +25,10 @@ issues in each phase; both engines call it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from bplight.config.spec import PHASES, HardwareSpec
 
@@ -67,173 +70,188 @@ class GemmShape:
         return self.groups * self.m * self.k * self.n
 
 
+_INT_FIELDS = ("m", "k", "n", "groups", "fold_adds", "chunk", "k_chunks", "dac_bits",
+               "ring_bits", "input_slices", "weight_slices", "sign_passes", "full_scale",
+               "passes_per_chunk", "analog_passes", "dac_conversions", "ring_settings",
+               "shift_adds", "digital_macs", "weight_rows", "stream_length",
+               "needed_adc_bits", "adc_read_bits")
+_BOOL_FIELDS = ("analog", "input_signed", "offset_encoding", "integer_sums")
+_FLOAT_FIELDS = ("adc_range", "adc_clip", "adc_step")
+_BITS_FIELDS = ("input_bits", "weight_bits", "adc_bits", "input_magnitude_bits",
+                "weight_magnitude_bits", "input_code_bits")
+"""Optional bit widths: 0 in the arrays of :func:`plan_arrays` stands for ``None`` (an
+unquantized operand, an ideal readout); :func:`plan` turns it back into ``None``."""
+
+
 @dataclass(frozen=True)
 class Mapping:
-    """How one GEMM runs on the chip. All counts are for the whole GEMM."""
+    """How a GEMM runs on the chip; every count is for the whole GEMM (all its groups).
 
-    gemm: GemmShape
-    analog: bool
-    chunk: int
-    k_chunks: int
-    input_bits: int | None
-    weight_bits: int | None
-    input_magnitude_bits: int | None
-    weight_magnitude_bits: int | None
-    dac_bits: int
-    ring_bits: int
-    input_slices: int
-    weight_slices: int
-    sign_passes: int
-    offset_encoding: bool
-    adc_bits: int | None
-    adc_range: float
-    full_scale: int = field(repr=False)
+    Returned by :func:`plan` for one GEMM (plain ``int``/``bool``/``float`` fields,
+    ``None`` for an unquantized operand or an ideal readout) and by :func:`plan_arrays`
+    for many at once (numpy arrays broadcast over GEMMs and design points; 0 stands for
+    ``None`` in the bit-width fields). Both come from the same formulas.
+    """
 
-    @property
-    def input_code_bits(self) -> int | None:
-        """Magnitude bits of the signed input code (before any offset is added)."""
-        if self.input_magnitude_bits is None:
-            return None
-        return self.input_magnitude_bits - 1 if self.offset_encoding else self.input_magnitude_bits
-
-    @property
-    def passes_per_chunk(self) -> int:
-        """Analog passes for one output element and one K-chunk."""
-        return self.input_slices * self.weight_slices * self.sign_passes
-
-    @property
-    def analog_passes(self) -> int:
-        """Balanced-detector reads = ADC conversions of the whole GEMM."""
-        if not self.analog:
-            return 0
-        return self.gemm.m * self.gemm.n * self.k_chunks * self.passes_per_chunk
-
-    @property
-    def adc_conversions(self) -> int:
-        return self.analog_passes
-
-    @property
-    def dac_conversions(self) -> int:
-        """Input-operand symbols modulated: every element of A, once per input slice and
-        sign pass, for every group of banks that needs it (counted once here; the cost
-        engine multiplies by the broadcast it assumes)."""
-        if not self.analog:
-            return 0
-        return self.gemm.m * self.gemm.k * self.input_slices * self.sign_passes
-
-    @property
-    def ring_settings(self) -> int:
-        """Ring (weight-slice) settings to load B once: n·k·weight_slices."""
-        if not self.analog:
-            return 0
-        return self.gemm.n * self.gemm.k * self.weight_slices
-
-    @property
-    def bank_passes(self) -> int:
-        """Bank-cycles: one bank (chunk rings + balanced detector) busy for one symbol."""
-        return self.analog_passes
-
-    @property
-    def shift_adds(self) -> int:
-        """Digital shift-and-add operations combining the passes into outputs."""
-        if not self.analog:
-            return 0
-        return self.analog_passes - self.gemm.m * self.gemm.n + self.gemm.fold_adds
-
-    @property
-    def digital_macs(self) -> int:
-        """MACs done by digital units (the whole GEMM when the product is not analog)."""
-        return 0 if self.analog else self.gemm.macs
-
-    @property
-    def pass_full_scale(self) -> int:
-        """Largest |partial sum| of one pass in slice units: chunk·(2^dac−1)·(2^ring−1)."""
-        return self.full_scale
-
-    @property
-    def integer_sums(self) -> bool:
-        """Whether each pass sums integer slice values (both operands quantized)."""
-        return self.input_magnitude_bits is not None and self.weight_magnitude_bits is not None
-
-    @property
-    def adc_clip(self) -> float:
-        """Largest |read| of the ADC, in slice units (inf for an ideal readout)."""
-        return math.inf if self.adc_bits is None else self.adc_range * self.full_scale
-
-    @property
-    def adc_step(self) -> float:
-        """ADC step in slice units; 0 for an ideal readout.
-
-        With integer sums the designer sets the step to one slice unit when the ADC has
-        enough codes (2^(b-1) - 1 >= adc_range·full_scale): noise-free reads are exact.
-        Otherwise the step is ``adc_range·full_scale / (2^(b-1) - 1)``.
-        """
-        if self.adc_bits is None:
-            return 0.0
-        codes = 2 ** (self.adc_bits - 1) - 1
-        if codes < 1:
-            return 2.0 * self.adc_clip
-        step = self.adc_clip / codes
-        return max(step, 1.0) if self.integer_sums else step
-
-    @property
-    def needed_adc_bits(self) -> int:
-        """Bits to read a pass exactly (sign + magnitude of the worst-case sum)."""
-        return 1 + math.ceil(math.log2(self.full_scale + 1))
-
-    @property
-    def adc_read_bits(self) -> int:
-        """Resolution each pass is read at: ``adc_bits``, or for an ideal readout
-        (``adc_bits`` None) the bits an exact read needs (what the cost engine charges)."""
-        return self.adc_bits if self.adc_bits is not None else self.needed_adc_bits
-
-    @property
-    def weight_rows(self) -> int:
-        """Bank rows that hold one K-chunk of ``B``: one per (output, weight slice),
-        ``n·weight_slices``. A core with ``banks_per_core`` banks holds that many."""
-        return self.gemm.n * self.weight_slices
-
-    @property
-    def stream_length(self) -> int:
-        """Input symbols streamed through a bank while one K-chunk of ``B`` stays on its
-        rings: ``m·input_slices·sign_passes``. ``analog_passes`` = ``stream_length`` ×
-        ``weight_rows`` × ``k_chunks`` for an analog product."""
-        return self.gemm.m * self.input_slices * self.sign_passes
+    gemm: GemmShape | None  # None for the array form
+    m: Any
+    k: Any
+    n: Any
+    groups: Any
+    fold_adds: Any
+    input_signed: Any
+    analog: Any
+    chunk: Any
+    k_chunks: Any
+    input_bits: Any
+    weight_bits: Any
+    input_magnitude_bits: Any
+    weight_magnitude_bits: Any
+    input_code_bits: Any
+    """Magnitude bits of the signed input code (before any offset is added)."""
+    dac_bits: Any
+    ring_bits: Any
+    input_slices: Any
+    weight_slices: Any
+    sign_passes: Any
+    offset_encoding: Any
+    adc_bits: Any
+    adc_range: Any
+    full_scale: Any
+    """Largest |partial sum| of one pass in slice units: chunk·(2^dac−1)·(2^ring−1)."""
+    integer_sums: Any
+    """Whether each pass sums integer slice values (both operands quantized)."""
+    needed_adc_bits: Any
+    """Bits to read a pass exactly (sign + magnitude of the worst-case sum)."""
+    adc_read_bits: Any
+    """Resolution each pass is read at: ``adc_bits``, or for an ideal readout the bits an
+    exact read needs (what the cost engine charges)."""
+    adc_clip: Any
+    """Largest |read| of the ADC, in slice units (inf for an ideal readout)."""
+    adc_step: Any
+    """ADC step in slice units; 0 for an ideal readout. With integer sums the designer
+    sets the step to one slice unit when the ADC has enough codes (2^(b-1) - 1 >=
+    adc_range·full_scale): noise-free reads are exact. Otherwise the step is
+    ``adc_range·full_scale / (2^(b-1) - 1)``."""
+    passes_per_chunk: Any
+    """Analog passes for one output element and one K-chunk."""
+    analog_passes: Any
+    """Balanced-detector reads = ADC conversions of the whole GEMM."""
+    dac_conversions: Any
+    """Input-operand symbols modulated: every element of A, once per input slice and sign
+    pass (counted once here; the cost engine multiplies by the broadcast it assumes)."""
+    ring_settings: Any
+    """Ring (weight-slice) settings to load B once: groups·n·k·weight_slices."""
+    shift_adds: Any
+    """Digital shift-and-add operations combining the passes into outputs (+ fold adds)."""
+    digital_macs: Any
+    """MACs done by digital units (the whole GEMM when the product is not analog)."""
+    weight_rows: Any
+    """Bank rows that hold one K-chunk of one group's ``B``: one per (output, weight
+    slice), ``n·weight_slices``. A core with ``banks_per_core`` banks holds that many."""
+    stream_length: Any
+    """Input symbols streamed through a bank while one K-chunk of one group's ``B`` stays
+    on its rings: ``m·input_slices·sign_passes``. ``analog_passes`` = ``groups`` ×
+    ``stream_length`` × ``weight_rows`` × ``k_chunks`` for an analog product."""
 
 
-def _magnitude_bits(bits: int | None, signed: bool, offset: bool) -> int | None:
-    if bits is None:
-        return None
-    # sign + magnitude: a b-bit operand has b-1 magnitude bits. With the offset
-    # encoding a signed operand is shifted to unsigned and keeps all b bits.
-    if signed and offset:
-        return bits
-    return bits - 1
+def _ceil_div(a: Any, b: Any) -> Any:
+    """``ceil(a / b)`` for non-negative integers (int or float arrays), exactly."""
+    return -(-a // b)
+
+
+def plan_arrays(m: Any, k: Any, n: Any, *, groups: Any = 1, input_signed: Any = True,
+                fold_adds: Any = 0, analog: Any = True, input_bits: Any = 16,
+                weight_bits: Any = 16, dac_bits: Any = 1, ring_bits: Any = 1,
+                adc_bits: Any = 0, adc_range: Any = 1.0, offset_inputs: Any = False,
+                chunk: Any = 16) -> Mapping:
+    """The Mapping of GEMMs ``groups × (Y[m, n] = A[m, k] @ B[n, k].T)``, every argument a
+    scalar or a numpy array (all broadcast together): the one set of formulas behind
+    :func:`plan`, :func:`bplight.cost.estimate` and :func:`bplight.cost.sweep`.
+
+    Product settings as in :class:`~bplight.config.spec.ProductConfig`, except that 0
+    stands for ``None`` in ``input_bits``, ``weight_bits`` and ``adc_bits``;
+    ``offset_inputs``: ``signed_inputs == "offset"``; ``analog``: the product runs on the
+    photonic core (false for digital products and in fp32 mode); ``chunk``: wavelengths
+    per bank.
+    """
+    in_q = np.asarray(input_bits) > 0
+    w_q = np.asarray(weight_bits) > 0
+    adc_q = np.asarray(adc_bits) > 0
+    analog = np.asarray(analog, dtype=bool)
+    signed = np.asarray(input_signed, dtype=bool)
+    # sign + magnitude: a b-bit operand has b-1 magnitude bits. With the offset encoding a
+    # signed operand is shifted to unsigned and keeps all b bits (one is the offset's).
+    offset = signed & np.asarray(offset_inputs, dtype=bool) & in_q
+    in_mag = np.where(in_q, np.where(offset, input_bits, np.subtract(input_bits, 1)), 0)
+    w_mag = np.where(w_q, np.subtract(weight_bits, 1), 0)
+    # Unquantized operands ("ideal") are sent as one analog value per symbol.
+    input_slices = np.where(in_q, _ceil_div(in_mag, dac_bits), 1)
+    weight_slices = np.where(w_q, _ceil_div(w_mag, ring_bits), 1)
+    sign_passes = np.where(signed & ~offset, 2, 1)
+    k_chunks = _ceil_div(np.asarray(k), chunk)
+    full_scale = np.multiply(chunk, (np.power(2, dac_bits) - 1) * (np.power(2, ring_bits) - 1))
+    needed = 1 + np.ceil(np.log2(full_scale + 1.0)).astype(np.asarray(full_scale).dtype)
+    integer_sums = in_q & w_q
+    clip = np.where(adc_q, np.multiply(adc_range, full_scale), math.inf)
+    codes = np.exp2(np.subtract(adc_bits, 1.0)) - 1.0
+    step = clip / np.maximum(codes, 1.0)
+    step = np.where(~adc_q, 0.0, np.where(
+        codes < 1.0, 2.0 * clip, np.where(integer_sums, np.maximum(step, 1.0), step)))
+
+    stream = np.multiply(m, input_slices * sign_passes)
+    weight_rows = np.multiply(n, weight_slices)
+    passes = np.where(analog, groups * k_chunks * weight_rows * stream, 0)
+    return Mapping(
+        gemm=None, m=m, k=k, n=n, groups=groups, fold_adds=fold_adds, input_signed=signed,
+        analog=analog, chunk=chunk, k_chunks=k_chunks, input_bits=input_bits,
+        weight_bits=weight_bits, input_magnitude_bits=in_mag, weight_magnitude_bits=w_mag,
+        input_code_bits=np.where(offset, in_mag - 1, in_mag), dac_bits=dac_bits,
+        ring_bits=ring_bits, input_slices=input_slices, weight_slices=weight_slices,
+        sign_passes=sign_passes, offset_encoding=offset, adc_bits=adc_bits,
+        adc_range=adc_range, full_scale=full_scale, integer_sums=integer_sums,
+        needed_adc_bits=needed, adc_read_bits=np.where(adc_q, adc_bits, needed),
+        adc_clip=clip, adc_step=step,
+        passes_per_chunk=input_slices * weight_slices * sign_passes,
+        analog_passes=passes,
+        dac_conversions=np.where(analog, groups * np.multiply(m, k) * input_slices
+                                 * sign_passes, 0),
+        ring_settings=np.where(analog, groups * np.multiply(n, k) * weight_slices, 0),
+        shift_adds=np.where(analog, passes - groups * np.multiply(m, n) + fold_adds, 0),
+        digital_macs=np.where(analog, 0, groups * np.multiply(m, k) * n),
+        weight_rows=weight_rows, stream_length=stream,
+    )
 
 
 def plan(gemm: GemmShape, spec: HardwareSpec) -> Mapping:
-    """Map ``gemm`` onto the chip described by ``spec`` (the product config of its phase)."""
+    """Map ``gemm`` onto the chip described by ``spec`` (the product config of its phase):
+    :func:`plan_arrays` for one GEMM, with plain Python values."""
     p = spec.product(gemm.phase)
-    analog = p.analog and not spec.is_fp32
-    chunk = spec.photonics.wavelengths_per_bank
-    k_chunks = math.ceil(gemm.k / chunk)
-    offset = gemm.input_signed and p.signed_inputs == "offset" and p.input_bits is not None
-    in_mag = _magnitude_bits(p.input_bits, gemm.input_signed, offset)
-    w_mag = _magnitude_bits(p.weight_bits, True, False)
-    # Unquantized operands ("ideal") are sent as one analog value per symbol.
-    input_slices = 1 if in_mag is None else math.ceil(in_mag / p.dac_bits)
-    weight_slices = 1 if w_mag is None else math.ceil(w_mag / p.ring_bits)
-    sign_passes = 2 if (gemm.input_signed and not offset) else 1
-    full_scale = chunk * (2**p.dac_bits - 1) * (2**p.ring_bits - 1)
-    return Mapping(
-        gemm=gemm, analog=analog, chunk=chunk, k_chunks=k_chunks,
-        input_bits=p.input_bits, weight_bits=p.weight_bits,
-        input_magnitude_bits=in_mag, weight_magnitude_bits=w_mag,
-        dac_bits=p.dac_bits, ring_bits=p.ring_bits,
-        input_slices=input_slices, weight_slices=weight_slices,
-        sign_passes=sign_passes, offset_encoding=offset,
-        adc_bits=p.adc_bits, adc_range=p.adc_range, full_scale=full_scale,
-    )
+    arr = plan_arrays(
+        gemm.m, gemm.k, gemm.n, groups=gemm.groups, input_signed=gemm.input_signed,
+        fold_adds=gemm.fold_adds, analog=p.analog and not spec.is_fp32,
+        input_bits=p.input_bits or 0, weight_bits=p.weight_bits or 0,
+        dac_bits=p.dac_bits, ring_bits=p.ring_bits, adc_bits=p.adc_bits or 0,
+        adc_range=p.adc_range, offset_inputs=p.signed_inputs == "offset",
+        chunk=spec.photonics.wavelengths_per_bank)
+    values: dict[str, Any] = {"gemm": gemm}
+    for name in _INT_FIELDS:
+        values[name] = int(getattr(arr, name))
+    for name in _BOOL_FIELDS:
+        values[name] = bool(getattr(arr, name))
+    for name in _FLOAT_FIELDS:
+        values[name] = float(getattr(arr, name))
+    for name in _BITS_FIELDS:
+        v = int(getattr(arr, name))
+        values[name] = v if v > 0 else None
+    return Mapping(**values)
+
+
+def cells_per_weight(weight_bits: Any, cell_bits: Any) -> Any:
+    """Memristor cells per stored weight: ceil(magnitude bits / bits per cell), x2 for the
+    differential pair that stores the sign (PHYSICS.md, memristor weights). Scalars or
+    numpy arrays."""
+    return 2 * _ceil_div(np.subtract(weight_bits, 1), cell_bits)
 
 
 @dataclass(frozen=True)

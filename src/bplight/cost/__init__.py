@@ -7,8 +7,9 @@ design parameters. Component models in :mod:`bplight.cost.components`, the chip'
 in :mod:`bplight.cost.architecture`.
 """
 
-from bplight.cost.architecture import Architecture, architecture_for
+from bplight.cost.architecture import Architecture
 from bplight.cost.components import Components, build_components
+from bplight.cost.design import architecture_for
 from bplight.cost.engine import ENERGY_COMPONENTS, LATENCY_TERMS, components_for, estimate, peak
 from bplight.cost.report import TRAIN_PHASES, CostReport, PhaseCost
 from bplight.cost.vectorized import SweepResult, sweep

@@ -23,9 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bplight.config.spec import PHASES, HardwareSpec
 from bplight.cost.components import ArrayLike, Components
-from bplight.mapping import GemmShape, plan
 
 AREA_COMPONENTS = ("weight_rings", "modulators", "dacs", "detectors", "adcs", "shift_add",
                    "memristor", "edram", "digital", "router", "laser")
@@ -112,20 +110,3 @@ class Architecture:
             "ring_thermal": (self.modulators * comps.modulator.static_power_w
                              + self.weight_rings * comps.weight_ring.static_power_w),
         }
-
-
-def read_bits(spec: HardwareSpec, phase: str) -> int:
-    """ADC bits a pass of ``phase`` is read at (``Mapping.adc_read_bits``)."""
-    return plan(GemmShape(1, 1, 1, phase), spec).adc_read_bits
-
-
-def architecture_for(spec: HardwareSpec) -> Architecture:
-    """The :class:`Architecture` of ``spec``."""
-    a, ph = spec.architecture, spec.photonics
-    return Architecture(
-        tiles=a.tiles, cores_per_tile=a.cores_per_tile, banks_per_core=a.banks_per_core,
-        wavelengths=ph.wavelengths_per_bank, rate_hz=ph.modulation_rate_hz,
-        adc_bits=max(read_bits(spec, p) for p in PHASES),
-        dac_bits=max(spec.product(p).dac_bits for p in PHASES),
-        pipeline_layers=a.pipeline_layers,
-    )

@@ -281,6 +281,11 @@ class Components:
     memristor_parallel_read_rows_per_tile: ArrayLike
 
 
+def mean_detuning_m(center_wavelength_m: ArrayLike, ring_q: ArrayLike) -> ArrayLike:
+    """Mean electro-optic detuning of a weight ring: one linewidth λ/Q (assumption)."""
+    return np.divide(center_wavelength_m, ring_q)
+
+
 def build_components(c: ComponentsConfig | Any, laser_electrical_power_w: ArrayLike,
                      mean_detuning_m: ArrayLike) -> Components:
     """Component models from a :class:`ComponentsConfig` (or any object with the same

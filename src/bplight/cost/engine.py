@@ -1,11 +1,15 @@
 """Cost engine: Mapping action counts × component costs → latency, energy, area.
 
-:func:`estimate` plans every GEMM of the workload with :func:`bplight.mapping.plan` (the
-same Mapping the numerical engine chunks and slices by), turns the Mapping's counts into
-actions, prices them with the component models (:mod:`bplight.cost.components`) and
-schedules them on the chip (:mod:`bplight.cost.architecture`). :func:`evaluate` is the
-model itself, written once over numpy arrays: ``estimate`` calls it for one design
-point, :func:`bplight.cost.vectorized.sweep` for thousands at once.
+:func:`estimate` plans every GEMM of the workload with :func:`bplight.mapping.plan_arrays`
+(the formulas of :func:`bplight.mapping.plan`, the Mapping the numerical engine chunks and
+slices by), turns the Mapping's counts into actions, prices them with the component models
+(:mod:`bplight.cost.components`) and schedules them on the chip
+(:mod:`bplight.cost.architecture`). :func:`evaluate` is the model itself, written once over
+numpy arrays as a few pure steps (:func:`schedule`, :func:`capacities`,
+:func:`gemm_energy`, :func:`weight_update`, :func:`digital_op_costs`,
+:func:`latency_bounds`, :func:`static_attribution`); :func:`evaluate_design` reads a
+design (:mod:`bplight.cost.design`) and runs it: ``estimate`` for one design point,
+:func:`bplight.cost.vectorized.sweep` for thousands at once.
 
 The model (``docs/cost-model.md`` has the derivations and the assumptions):
 
@@ -42,8 +46,10 @@ The model (``docs/cost-model.md`` has the derivations and the assumptions):
 * sequential: each GEMM in turn on all cores, ``Σ t_s``.
 
 **Bounds and update**: latency = max(schedule, eDRAM, NoC, DRAM, memristor-read and
-digital-lane times) + the weight update (training: the cells of every weight written once
-per batch, ``memristor_parallel_write_rows_per_tile`` rows per tile at a time). Weights
+digital-lane times) + the weight update (training: ``update.write_policy`` 'all' writes
+every cell of every weight once per batch, 'changed' the fraction of cells whose digit
+changed — ``update.changed_cell_fraction``, or the fraction a training run measured —
+``memristor_parallel_write_rows_per_tile`` rows per tile at a time). Weights
 beyond the memristor capacity, and (training) activations stashed for the weight
 gradient beyond the eDRAM capacity, go to DRAM.
 
@@ -53,22 +59,29 @@ added to the energy and shared among the rows in proportion to their core occupa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bplight.config.spec import PHASES, HardwareSpec
-from bplight.cost.architecture import (
-    AREA_COMPONENTS,
-    Architecture,
+from bplight.cost.architecture import AREA_COMPONENTS, Architecture
+from bplight.cost.components import ArrayLike, Components
+from bplight.cost.design import (
+    GemmTable,
+    Value,
     architecture_for,
+    architecture_from,
+    cells_per_weight_from,
+    components_from,
+    plan_gemms,
+    product_settings,
+    spec_values,
+    write_fraction_from,
 )
-from bplight.cost.components import ArrayLike, Components, build_components
 from bplight.cost.report import CostReport, PhaseCost
-from bplight.mapping import Mapping, plan
-from bplight.workload import MODES, Workload
+from bplight.mapping import GemmShape, Mapping, plan
+from bplight.workload import MODES, Workload, layer_weights
 
 ENERGY_COMPONENTS = ("laser", "ring_thermal", "modulator", "dac", "weight_ring", "detector",
                      "adc", "shift_add", "digital", "memristor_read", "memristor_write",
@@ -111,8 +124,8 @@ ASSUMPTIONS = [
     "concurrently with the photonic cores; they bound the latency only when slower.",
     "Training runs activation derivative and pooling backward on the digital units "
     "(one operation per element, as forward); biases are handled digitally (not costed).",
-    "Weight update: every cell of every weight is written once per batch (no skipping of "
-    "unchanged cells); it follows the pipeline drain and is not overlapped.",
+    "The weight update follows the pipeline drain and is not overlapped; the cells it "
+    "writes follow update.write_policy (next assumption).",
     "Lasers and ring thermal hold draw power for the whole run (no gating).",
     "eDRAM and router energies are per access (hwcomponents isaac.py: no leakage).",
 ]
@@ -123,54 +136,6 @@ ASSUMPTIONS = [
 # --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class GemmCounts:
-    """Per-GEMM Mapping counts as float arrays of shape [G, P] (or [G, 1])."""
-
-    analog: np.ndarray
-    m: np.ndarray
-    k: np.ndarray
-    n: np.ndarray
-    passes: np.ndarray
-    dac_conversions: np.ndarray
-    ring_settings: np.ndarray
-    shift_adds: np.ndarray
-    digital_macs: np.ndarray
-    weight_rows: np.ndarray
-    k_chunks: np.ndarray
-    stream_length: np.ndarray
-    adc_bits: np.ndarray
-    dac_bits: np.ndarray
-    weight_static: np.ndarray
-    phase: np.ndarray  # [G] int: index into PHASES
-    layer: np.ndarray  # [G] int: index into the workload's layers
-
-    @classmethod
-    def from_mappings(cls, maps: Sequence[Mapping], layer_index: Sequence[int]
-                      ) -> GemmCounts:
-        def col(values: Sequence[float]) -> np.ndarray:
-            return np.asarray(values, dtype=float)[:, None]
-
-        return cls(
-            analog=col([mp.analog for mp in maps]),
-            m=col([mp.gemm.m for mp in maps]), k=col([mp.gemm.k for mp in maps]),
-            n=col([mp.gemm.n for mp in maps]),
-            passes=col([mp.analog_passes for mp in maps]),
-            dac_conversions=col([mp.dac_conversions for mp in maps]),
-            ring_settings=col([mp.ring_settings for mp in maps]),
-            shift_adds=col([mp.shift_adds for mp in maps]),
-            digital_macs=col([mp.digital_macs for mp in maps]),
-            weight_rows=col([mp.weight_rows for mp in maps]),
-            k_chunks=col([mp.k_chunks for mp in maps]),
-            stream_length=col([mp.stream_length for mp in maps]),
-            adc_bits=col([mp.adc_read_bits for mp in maps]),
-            dac_bits=col([mp.dac_bits for mp in maps]),
-            weight_static=col([mp.gemm.weight_static for mp in maps]),
-            phase=np.asarray([PHASES.index(mp.gemm.phase) for mp in maps], dtype=int),
-            layer=np.asarray(layer_index, dtype=int),
-        )
-
-
-@dataclass(frozen=True)
 class LayerArrays:
     """Per-layer data of the workload, [L, 1] float arrays (per image)."""
 
@@ -179,9 +144,23 @@ class LayerArrays:
 
     @classmethod
     def from_workload(cls, workload: Workload) -> LayerArrays:
-        w = [lay.k_forward * lay.out_channels for lay in workload.layers]
+        w = [layer_weights(lay) for lay in workload.layers]
         s = [lay.in_channels * lay.in_hw[0] * lay.in_hw[1] for lay in workload.layers]
         return cls(np.asarray(w, dtype=float)[:, None], np.asarray(s, dtype=float)[:, None])
+
+
+@dataclass(frozen=True)
+class DigitalOps:
+    """Element-wise steps of the workload on the digital units, [D, 1] (per image)."""
+
+    elements: np.ndarray
+    is_pool: np.ndarray
+
+    @classmethod
+    def from_workload(cls, workload: Workload) -> DigitalOps:
+        ops = workload.digital_ops
+        return cls(np.asarray([op.elements for op in ops], dtype=float)[:, None],
+                   np.asarray([op.kind == "pooling" for op in ops], dtype=bool)[:, None])
 
 
 @dataclass(frozen=True)
@@ -223,178 +202,296 @@ def _f(x: ArrayLike) -> float:
     return float(np.asarray(x).reshape(-1)[0])
 
 
-def evaluate(gc: GemmCounts, lay: LayerArrays, op_elements: np.ndarray,
-             op_is_pool: np.ndarray, batch: ArrayLike, train: bool, arch: Architecture,
-             comps: Components, cells_per_weight: ArrayLike) -> KernelResult:
-    """The cost model over design points (module docstring). Shapes: GEMM fields [G, P]
-    or [G, 1]; layer fields [L, 1]; ``op_elements`` [D, 1] per image; design parameters
-    scalars or [P]."""
-    B = np.asarray(batch, dtype=float)
-    f = np.asarray(arch.rate_hz, dtype=float)
-    cores_total = arch.cores
-    t_load = comps.weight_ring.tuning_latency_s
-    word = comps.word_bits
-    a = gc.analog > 0
-    static_b = gc.weight_static > 0
+# --------------------------------------------------------------------------------------
+# The kernel, piece by piece (pure functions of arrays)
+# --------------------------------------------------------------------------------------
 
-    # ---- work and schedule ----
-    row_tiles = np.ceil(gc.weight_rows / arch.banks_per_core)
-    tiles = gc.k_chunks * row_tiles
-    S = gc.stream_length
+@dataclass(frozen=True)
+class Schedule:
+    """Weight tiles, cores and busy time of every GEMM stage ([G, P]) and the compute
+    time of the batch ([P])."""
+
+    row_tiles: np.ndarray  # bank-row tiles of one group's K-chunk
+    tiles: np.ndarray  # weight tiles of the GEMM (all groups, all K-chunks)
+    cores: np.ndarray  # cores the stage owns (fractional: time-shared)
+    time: np.ndarray  # busy time of the stage on its cores
+    replicas: np.ndarray  # copies of each tile loaded (more cores than tiles)
+    chain: np.ndarray  # pipeline fill + drain of one image
+    slowest: np.ndarray  # slowest stage per image
+    compute: np.ndarray  # [P]
+
+
+def stage_work(mp: Mapping, arch: Architecture, comps: Components
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row tiles, weight tiles and work (core-seconds) of every GEMM: an analog GEMM
+    streams ``stream_length`` symbols past each tile and loads it once; a digital one
+    runs its MACs on a core's share of the tile's digital lanes."""
+    f = arch.rate_hz
+    row_tiles = np.ceil(mp.weight_rows / arch.banks_per_core)
+    tiles = mp.groups * mp.k_chunks * row_tiles  # groups never share a tile
     core_ops = comps.digital.ops_per_tile_per_s / arch.cores_per_tile
-    work = np.where(a, tiles * (S / f + t_load), gc.digital_macs / core_ops)
-    share = work / _sum0(work)
+    t_load = comps.weight_ring.tuning_latency_s
+    work = np.where(mp.analog, tiles * (mp.stream_length / f + t_load),
+                    mp.digital_macs / core_ops)
+    return row_tiles, tiles, work
+
+
+def schedule(mp: Mapping, table: GemmTable, batch: np.ndarray, train: bool,
+             arch: Architecture, comps: Components) -> Schedule:
+    """Cores and time of every stage, and the batch's compute time (pipelined or
+    sequential; module docstring)."""
+    f = arch.rate_hz
+    t_load = comps.weight_ring.tuning_latency_s
+    a = mp.analog
+    row_tiles, tiles, work = stage_work(mp, arch, comps)
     pipe = np.asarray(arch.pipeline_layers, dtype=bool)
-    cores = np.where(pipe, cores_total * share, cores_total * np.ones_like(share))
-    c_eff = np.where(a, np.minimum(cores, tiles * gc.m), cores)
-    time = np.where(a, tiles * S / (c_eff * f) + t_load * np.maximum(tiles / c_eff, 1.0),
-                    work / cores)
+    share = work / _sum0(work)
+    cores = np.where(pipe, arch.cores * share, arch.cores * np.ones_like(share))
+    c_eff = np.where(a, np.minimum(cores, tiles * mp.m), cores)
+    time = np.where(a, tiles * mp.stream_length / (c_eff * f)
+                    + t_load * np.maximum(tiles / c_eff, 1.0), work / cores)
     replicas = np.where(a, np.maximum(1.0, c_eff / tiles), 1.0)
-    per_image = time / B
+    per_image = time / batch
     slowest = np.max(per_image, axis=0)
     if train:
         # fill/drain chain: forward stages, then per layer its error and weight-gradient
         # stages side by side (both consume the same output error)
-        is_fwd = gc.phase == PHASES.index("forward")
-        back = np.zeros((int(gc.layer.max()) + 1,) + per_image.shape[1:])
-        np.maximum.at(back, gc.layer[~is_fwd], per_image[~is_fwd])
+        is_fwd = table.phase == PHASES.index("forward")
+        back = np.zeros((int(table.layer.max()) + 1,) + per_image.shape[1:])
+        np.maximum.at(back, table.layer[~is_fwd], per_image[~is_fwd])
         chain = _sum0(per_image[is_fwd]) + _sum0(back)
-        pipelined = chain + (B - 1.0) * slowest
+        pipelined = chain + (batch - 1.0) * slowest
     else:
         chain = _sum0(per_image)
-        pipelined = B * slowest  # images streamed continuously: steady state
+        pipelined = batch * slowest  # images streamed continuously: steady state
     compute = np.where(pipe, pipelined, _sum0(time))
+    return Schedule(row_tiles, tiles, cores, time, replicas, chain, slowest, compute)
 
-    # ---- capacities ----
+
+def capacities(lay: LayerArrays, cells_per_weight: ArrayLike, batch: np.ndarray,
+               train: bool, arch: Architecture, comps: Components
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Fraction of the weights that do not fit the memristor arrays (kept in DRAM), and
+    the stashed activation bits beyond the eDRAM (training)."""
     cells_needed = _sum0(lay.weights) * cells_per_weight
     in_dram = np.maximum(0.0, 1.0 - arch.memristor_capacity_cells(comps) / cells_needed)
-    stash_bits = B * _sum0(lay.stash_elements) * word if train else 0.0 * B
+    stash_bits = batch * _sum0(lay.stash_elements) * comps.word_bits if train else 0.0 * batch
     stash_over = np.maximum(0.0, stash_bits - arch.edram_capacity_bits(comps))
+    return in_dram, stash_over
 
-    # ---- dynamic energy per GEMM ----
+
+@dataclass(frozen=True)
+class GemmTraffic:
+    """Dynamic energy of every GEMM by component ([G, P]) and the memory traffic it
+    causes (cell reads, eDRAM, NoC and DRAM bits, [G, P])."""
+
+    energy: dict[str, np.ndarray]
+    cell_reads: np.ndarray
+    edram_bits: np.ndarray
+    noc_bits: np.ndarray
+    dram_bits: np.ndarray
+    ring_sets: np.ndarray
+
+
+def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
+                cells_per_weight: ArrayLike, in_dram: np.ndarray, stash_over: np.ndarray,
+                arch: Architecture, comps: Components) -> GemmTraffic:
+    """Dynamic energy of the GEMMs (module docstring, "Per GEMM")."""
+    f = arch.rate_hz
+    word = comps.word_bits
+    a = mp.analog
+    static_b = table.weight_static
     e: dict[str, np.ndarray] = {}
-    zeros = np.zeros(np.broadcast(gc.passes, f).shape)
-    e["modulator"] = gc.dac_conversions * row_tiles * comps.modulator.modulate(f).energy_j
-    e["dac"] = gc.dac_conversions * row_tiles * comps.dac.convert(gc.dac_bits, f).energy_j
-    ring_sets = gc.ring_settings * replicas
-    e["weight_ring"] = (gc.passes * comps.weight_ring.hold_per_pass(arch.wavelengths,
-                                                                    f).energy_j
+    zeros = np.zeros(np.broadcast(mp.analog_passes, f).shape)
+    symbols = mp.dac_conversions * sch.row_tiles  # each row tile modulates A again
+    e["modulator"] = symbols * comps.modulator.modulate(f).energy_j
+    e["dac"] = symbols * comps.dac.convert(mp.dac_bits, f).energy_j
+    ring_sets = mp.ring_settings * sch.replicas
+    e["weight_ring"] = (mp.analog_passes
+                        * comps.weight_ring.hold_per_pass(arch.wavelengths, f).energy_j
                         + ring_sets * comps.weight_ring.set(comps.dac).energy_j)
-    e["detector"] = gc.passes * comps.detector.detect(f).energy_j
-    e["adc"] = gc.passes * comps.adc.convert(gc.adc_bits, f).energy_j
-    e["shift_add"] = gc.shift_adds * comps.digital.shift_add().energy_j
-    e["digital"] = gc.digital_macs * comps.digital.mac().energy_j + zeros
-    b_words = gc.n * gc.k * replicas  # weight-operand elements loaded
+    e["detector"] = mp.analog_passes * comps.detector.detect(f).energy_j
+    e["adc"] = mp.analog_passes * comps.adc.convert(mp.adc_read_bits, f).energy_j
+    e["shift_add"] = mp.shift_adds * comps.digital.shift_add().energy_j
+    e["digital"] = mp.digital_macs * comps.digital.mac().energy_j + zeros
+    b_words = mp.groups * mp.n * mp.k * sch.replicas  # weight-operand elements loaded
     cell_reads = np.where(static_b, b_words * cells_per_weight * (1.0 - in_dram), 0.0)
     e["memristor_read"] = comps.memristor.read(cell_reads).energy_j
     e["memristor_write"] = zeros
-    a_reads = np.where(a, row_tiles / np.minimum(arch.cores_per_tile, row_tiles), 1.0)
-    edram_words = (gc.m * gc.k * a_reads + gc.m * gc.n
-                   + np.where(a, 2.0 * gc.m * gc.n * (gc.k_chunks - 1.0), 0.0)
+    # A is read once per row tile, shared by the cores of a tile over its bus
+    a_reads = np.where(a, sch.row_tiles / np.minimum(arch.cores_per_tile, sch.row_tiles),
+                       1.0)
+    outputs = mp.groups * mp.m * mp.n
+    edram_words = (mp.groups * mp.m * mp.k * a_reads + outputs
+                   + np.where(a, 2.0 * outputs * (mp.k_chunks - 1.0), 0.0)  # partial sums
                    + np.where(static_b, 0.0, b_words))
     edram_bits = edram_words * word
     e["edram"] = comps.edram.access(edram_bits).energy_j
-    noc_bits = gc.m * gc.n * word
+    noc_bits = outputs * word
     e["noc"] = comps.router.access(noc_bits).energy_j
-    stash_share = (lay.stash_elements / _sum0(lay.stash_elements))[gc.layer]
-    fwd_or_wg = np.isin(gc.phase, (PHASES.index("forward"), PHASES.index("weight_grad")))
+    stash_share = (lay.stash_elements / _sum0(lay.stash_elements))[table.layer]
+    fwd_or_wg = np.isin(table.phase, (PHASES.index("forward"), PHASES.index("weight_grad")))
     dram_bits = (np.where(static_b, b_words * in_dram * word, 0.0)
                  + np.where(fwd_or_wg[:, None], stash_over * stash_share, 0.0))
     e["dram"] = comps.dram.access(dram_bits).energy_j
+    return GemmTraffic(e, cell_reads, edram_bits, noc_bits, dram_bits, ring_sets)
 
-    # ---- weight update (training) ----
-    u: dict[str, np.ndarray] = {}
+
+@dataclass(frozen=True)
+class Update:
+    """The weight update of a training batch: energy by component and cell writes per
+    layer ([L, P]), its time ([P]) and each layer's share of it ([L, P])."""
+
+    energy: dict[str, np.ndarray]
+    weights: np.ndarray
+    cell_writes: np.ndarray
+    time: np.ndarray
+    layer_time: np.ndarray
+
+
+def weight_update(lay: LayerArrays, cells_per_weight: ArrayLike, write_fraction: ArrayLike,
+                  in_dram: np.ndarray, train: bool, arch: Architecture, comps: Components
+                  ) -> Update:
+    """Digital update arithmetic and eDRAM traffic for every weight; memristor writes of
+    ``write_fraction`` of the cells of the weights held in the arrays, the rest of the
+    weights written to DRAM. The time is the slower of the cell writes
+    (``memristor_parallel_write_rows_per_tile`` rows per tile at a time) and the lanes."""
+    word = comps.word_bits
     wl = lay.weights * (1.0 if train else 0.0)
-    uzeros = np.zeros(np.broadcast(wl, f).shape)
-    cell_writes = wl * cells_per_weight * (1.0 - in_dram)
-    u["memristor_write"] = comps.memristor.write(cell_writes).energy_j + uzeros
-    u["digital"] = wl * comps.digital.update().energy_j + uzeros
-    u["edram"] = comps.edram.access(wl * word).energy_j + uzeros
-    u["dram"] = comps.dram.access(wl * in_dram * word).energy_j + uzeros
+    zeros = np.zeros(np.broadcast(wl, arch.rate_hz, write_fraction).shape)
+    cell_writes = wl * cells_per_weight * (1.0 - in_dram) * write_fraction
+    u = {"memristor_write": comps.memristor.write(cell_writes).energy_j + zeros,
+         "digital": wl * comps.digital.update().energy_j + zeros,
+         "edram": comps.edram.access(wl * word).energy_j + zeros,
+         "dram": comps.dram.access(wl * in_dram * word).energy_j + zeros}
     lanes = arch.tiles * comps.digital.ops_per_tile_per_s
     write_rate = (arch.tiles * comps.memristor_parallel_write_rows_per_tile
                   * comps.memristor.cols / comps.memristor.write_latency_s)
     t_update = np.maximum(_sum0(cell_writes) / write_rate, _sum0(wl) / lanes)
-    w_share = lay.weights / _sum0(lay.weights)
-    update_time = t_update * w_share
+    return Update(u, wl, cell_writes, t_update, t_update * lay.weights / _sum0(lay.weights))
 
-    # ---- digital element-wise ops ----
-    passes_dir = 2.0 if train else 1.0  # forward + backward
-    op_energy = (op_elements * B * passes_dir
-                 * np.where(op_is_pool, comps.digital.pooling().energy_j,
-                            comps.digital.activation().energy_j))
-    op_time = op_elements * B * passes_dir / lanes
 
-    # ---- bounds and latency ----
-    total_edram = _sum0(edram_bits) + _sum0(wl) * word
-    total_dram = _sum0(dram_bits) + _sum0(wl * in_dram) * word
-    reads = _sum0(cell_reads)
+def digital_op_costs(ops: DigitalOps, batch: np.ndarray, train: bool, arch: Architecture,
+                     comps: Components) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Elements, energy and lane time of the element-wise steps ([D, P]); training runs
+    each once forward and once backward."""
+    elements = ops.elements * batch * (2.0 if train else 1.0)
+    energy = elements * np.where(ops.is_pool, comps.digital.pooling().energy_j,
+                                 comps.digital.activation().energy_j)
+    time = elements / (arch.tiles * comps.digital.ops_per_tile_per_s)
+    return elements, energy, time
+
+
+def latency_bounds(sch: Schedule, traffic: GemmTraffic, upd: Update, op_time: np.ndarray,
+                   in_dram: np.ndarray, arch: Architecture, comps: Components
+                   ) -> dict[str, np.ndarray]:
+    """The terms of :data:`LATENCY_TERMS` ([P], broadcast to one shape)."""
+    word = comps.word_bits
+    total_edram = _sum0(traffic.edram_bits) + _sum0(upd.weights) * word
+    total_dram = _sum0(traffic.dram_bits) + _sum0(upd.weights * in_dram) * word
     read_rate = (arch.tiles * comps.memristor_parallel_read_rows_per_tile
                  * comps.memristor.cols / comps.memristor.read_latency_s)
+    pipe = np.asarray(arch.pipeline_layers, dtype=bool)
     terms = {
-        "compute": compute,
+        "compute": sch.compute,
         "edram": comps.edram.access(total_edram).latency_s / arch.tiles,
-        "noc": comps.router.access(_sum0(noc_bits)).latency_s / arch.routers(comps),
+        "noc": comps.router.access(_sum0(traffic.noc_bits)).latency_s / arch.routers(comps),
         "dram": comps.dram.access(total_dram).latency_s,
-        "memristor_read": reads / read_rate,
+        "memristor_read": _sum0(traffic.cell_reads) / read_rate,
         "digital": _sum0(op_time),
-        "update": t_update,
-        "pipeline_fill": np.where(pipe, chain - slowest, 0.0),
+        "update": upd.time,
+        "pipeline_fill": np.where(pipe, sch.chain - sch.slowest, 0.0),
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in terms.values()))
-    terms = {k: np.broadcast_to(v, shape) for k, v in terms.items()}
-    bound = np.maximum.reduce([terms[k] for k in LATENCY_TERMS[:6]])
-    latency = bound + terms["update"]
+    return {k: np.broadcast_to(v, shape) for k, v in terms.items()}
 
-    # ---- static power and its attribution ----
-    static_power = arch.static_power_by_component_w(comps)
-    static_energy = {k: v * latency for k, v in static_power.items()}
-    occ_g = cores * time
-    occ_u = cores_total * update_time
+
+def latency_of(terms: dict[str, np.ndarray]) -> np.ndarray:
+    """Latency = max(compute, eDRAM, NoC, DRAM, memristor-read, digital) + update."""
+    return np.maximum.reduce([terms[k] for k in LATENCY_TERMS[:6]]) + terms["update"]
+
+
+def static_attribution(sch: Schedule, upd: Update, latency: np.ndarray, arch: Architecture,
+                       comps: Components
+                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray,
+                                  np.ndarray]:
+    """Static power, static energy (power × latency) and the shares of it charged to
+    every GEMM stage and layer update, in proportion to their core occupancy."""
+    power = arch.static_power_by_component_w(comps)
+    energy = {k: v * latency for k, v in power.items()}
+    occ_g = sch.cores * sch.time
+    occ_u = arch.cores * upd.layer_time
     occ_total = _sum0(occ_g) + _sum0(occ_u)
+    return power, energy, occ_g / occ_total, occ_u / occ_total
 
-    energy_by_component: dict[str, np.ndarray] = {}
+
+def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
+             batch: ArrayLike, train: bool, arch: Architecture, comps: Components,
+             cells_per_weight: ArrayLike, write_fraction: ArrayLike = 1.0) -> KernelResult:
+    """The cost model over design points (module docstring). ``mp``: the Mapping of every
+    GEMM, arrays [G, P] or [G, 1]; layer and op fields [L, 1], [D, 1] per image; design
+    parameters scalars or [P]."""
+    B = np.asarray(batch, dtype=float)
+    sch = schedule(mp, table, B, train, arch, comps)
+    in_dram, stash_over = capacities(lay, cells_per_weight, B, train, arch, comps)
+    traffic = gemm_energy(mp, table, sch, lay, cells_per_weight, in_dram, stash_over, arch,
+                          comps)
+    upd = weight_update(lay, cells_per_weight, write_fraction, in_dram, train, arch, comps)
+    op_elements, op_energy, op_time = digital_op_costs(ops, B, train, arch, comps)
+    terms = latency_bounds(sch, traffic, upd, op_time, in_dram, arch, comps)
+    latency = latency_of(terms)
+    static_power, static_energy, g_share, u_share = static_attribution(sch, upd, latency,
+                                                                       arch, comps)
+    by_component: dict[str, np.ndarray] = {}
     for k in ENERGY_COMPONENTS:
         total = 0.0 * latency
-        if k in static_energy:
-            total = total + static_energy[k]
-        if k in e:
-            total = total + _sum0(e[k])
-        if k in u:
-            total = total + _sum0(u[k])
+        for part in (static_energy, traffic.energy, upd.energy):
+            if k in part:
+                total = total + (part[k] if part is static_energy else _sum0(part[k]))
         if k == "digital":
             total = total + _sum0(op_energy)
-        energy_by_component[k] = total
-
+        by_component[k] = total
     area = arch.area_by_component_m2(comps)
+    passes = _sum0(mp.analog_passes)
     counts = {
-        "analog_passes": _sum0(gc.passes), "adc_conversions": _sum0(gc.passes),
-        "dac_conversions": _sum0(gc.dac_conversions * row_tiles),
-        "ring_settings": _sum0(ring_sets), "shift_adds": _sum0(gc.shift_adds),
-        "digital_macs": _sum0(gc.digital_macs),
-        "digital_elementwise_ops": _sum0(op_elements * B * passes_dir),
-        "memristor_cell_reads": reads, "memristor_cell_writes": _sum0(cell_writes),
-        "edram_bits": total_edram, "noc_bits": _sum0(noc_bits), "dram_bits": total_dram,
-        "weight_tiles": _sum0(tiles * replicas),
+        "analog_passes": passes, "adc_conversions": passes,
+        "dac_conversions": _sum0(mp.dac_conversions * sch.row_tiles),
+        "ring_settings": _sum0(traffic.ring_sets), "shift_adds": _sum0(mp.shift_adds),
+        "digital_macs": _sum0(mp.digital_macs),
+        "digital_elementwise_ops": _sum0(op_elements),
+        "memristor_cell_reads": _sum0(traffic.cell_reads),
+        "memristor_cell_writes": _sum0(upd.cell_writes),
+        "memristor_write_fraction": np.asarray(write_fraction, dtype=float) + 0.0 * latency,
+        "edram_bits": _sum0(traffic.edram_bits) + _sum0(upd.weights) * comps.word_bits,
+        "noc_bits": _sum0(traffic.noc_bits),
+        "dram_bits": _sum0(traffic.dram_bits) + _sum0(upd.weights * in_dram) * comps.word_bits,
+        "weight_tiles": _sum0(sch.tiles * sch.replicas),
         "weights_in_dram_fraction": in_dram, "stash_overflow_bits": stash_over,
     }
     return KernelResult(
-        gemm_energy=e, gemm_time=time, gemm_cores=cores, update_energy=u,
-        update_time=update_time, op_energy=op_energy, op_time=op_time,
-        static_energy=static_energy, gemm_static_share=occ_g / occ_total,
-        update_static_share=occ_u / occ_total, static_power=static_power, latency=latency,
+        gemm_energy=traffic.energy, gemm_time=sch.time, gemm_cores=sch.cores,
+        update_energy=upd.energy, update_time=upd.layer_time, op_energy=op_energy,
+        op_time=op_time, static_energy=static_energy, gemm_static_share=g_share,
+        update_static_share=u_share, static_power=static_power, latency=latency,
         latency_terms=terms, area={k: area[k] for k in AREA_COMPONENTS},
-        energy_by_component=energy_by_component, counts=counts)
+        energy_by_component=by_component, counts=counts)
+
+
+def evaluate_design(value: Value, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
+                    batch: ArrayLike, train: bool, laser_electrical_power_w: ArrayLike,
+                    measured_write_fraction: float | None = None) -> KernelResult:
+    """:func:`evaluate` at the design point(s) ``value`` describes (the one path of
+    :func:`estimate` and :func:`bplight.cost.sweep`)."""
+    settings = product_settings(value)
+    mp = plan_gemms(table, settings, value("photonics.wavelengths_per_bank"))
+    return evaluate(mp, table, lay, ops, batch, train, architecture_from(value, settings),
+                    components_from(value, laser_electrical_power_w), cells_per_weight_from(value),
+                    write_fraction_from(value, measured_write_fraction))
 
 
 # --------------------------------------------------------------------------------------
 # One design point → CostReport
 # --------------------------------------------------------------------------------------
-
-def mean_detuning_m(spec: HardwareSpec) -> float:
-    """Mean electro-optic detuning of a weight ring: one linewidth λ/Q (assumption)."""
-    return spec.photonics.center_wavelength_m / spec.photonics.ring_q
-
 
 def components_for(spec: HardwareSpec) -> Components:
     """Component models of ``spec``; the laser power is the link budget's (raises
@@ -402,40 +499,41 @@ def components_for(spec: HardwareSpec) -> Components:
     from bplight.photonics.link_budget import check_link_budget
 
     budget = check_link_budget(spec)
-    return build_components(spec.components, budget.laser_electrical_power_w,
-                            mean_detuning_m(spec))
+    return components_from(spec_values(spec), budget.laser_electrical_power_w)
 
 
-def _check(mode: str, batch: int) -> None:
+def _check(mode: str, batch: int, write_fraction: float | None) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    if write_fraction is not None and not 0.0 <= write_fraction <= 1.0:
+        raise ValueError(f"write_fraction must be within [0, 1], got {write_fraction!r}")
 
 
 def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
-             batch: int = 1) -> CostReport:
+             batch: int = 1, write_fraction: float | None = None) -> CostReport:
     """Cost of running ``workload`` on ``spec`` for ``mode`` ("train": forward, error,
     weight gradient and weight update of one batch; "infer": forward) at ``batch``.
 
+    ``write_fraction``: the fraction of memristor cells a weight update writes, as a
+    training run measured it (``summary.json``'s ``memristor.write_fraction``); used under
+    ``update.write_policy: changed`` in place of ``update.changed_cell_fraction``.
+
     Pure and deterministic. Raises :class:`~bplight.photonics.link_budget.LinkBudgetError`
-    (a ValueError) when the design's link budget cannot close.
+    when the design's link budget cannot close.
     """
-    _check(mode, batch)
+    from bplight.photonics.link_budget import check_link_budget
+
+    _check(mode, batch, write_fraction)
     batch = int(batch)
-    comps = components_for(spec)
-    arch = architecture_for(spec)
+    laser_w = check_link_budget(spec).laser_electrical_power_w
     gemms = workload.gemms(mode, batch)
-    maps = [plan(g, spec) for g in gemms]
-    index = {lay.name: i for i, lay in enumerate(workload.layers)}
-    gc = GemmCounts.from_mappings(maps, [index[g.layer] for g in gemms])
-    lay = LayerArrays.from_workload(workload)
-    ops = workload.digital_ops
-    op_el = np.asarray([op.elements for op in ops], dtype=float)[:, None]
-    op_pool = np.asarray([op.kind == "pooling" for op in ops], dtype=bool)[:, None]
+    table = GemmTable.from_gemms([gemms], [lay.name for lay in workload.layers])
     train = mode == "train"
-    r = evaluate(gc, lay, op_el, op_pool, batch, train, arch, comps,
-                 spec.memristor_cells_per_weight)
+    r = evaluate_design(spec_values(spec), table, LayerArrays.from_workload(workload),
+                        DigitalOps.from_workload(workload), batch, train, laser_w,
+                        write_fraction)
 
     def row_energy(dyn: dict[str, np.ndarray], i: int, share: np.ndarray | None
                    ) -> dict[str, float]:
@@ -448,11 +546,11 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
         return out
 
     rows: list[PhaseCost] = []
-    for i, mp in enumerate(maps):
+    for i, g in enumerate(gemms):
         en = row_energy(r.gemm_energy, i, r.gemm_static_share)
-        rows.append(PhaseCost(mp.gemm.layer, mp.gemm.phase, mp.gemm.macs,
-                              _f(r.gemm_time[i]), sum(en.values()), en))
-    for j, op in enumerate(ops):
+        rows.append(PhaseCost(g.layer, g.phase, g.macs, _f(r.gemm_time[i]),
+                              sum(en.values()), en))
+    for j, op in enumerate(workload.digital_ops):
         for ph in (("forward", "error") if train else ("forward",)):
             e_op = _f(r.op_energy[j]) / (2.0 if train else 1.0)
             en = {k: 0.0 for k in ENERGY_COMPONENTS}
@@ -468,6 +566,8 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
 
     energy_by_comp = {k: _f(v) for k, v in r.energy_by_component.items()}
     assumptions = list(ASSUMPTIONS)
+    assumptions.append(_write_assumption(spec, write_fraction,
+                                         _f(r.counts["memristor_write_fraction"])))
     frac = _f(r.counts["weights_in_dram_fraction"])
     if frac > 0:
         assumptions.append(f"{frac:.1%} of the weights do not fit the memristor arrays "
@@ -475,9 +575,8 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
     if _f(r.counts["stash_overflow_bits"]) > 0:
         assumptions.append("Stashed activations exceed the eDRAM; the excess goes through "
                            "DRAM (written in forward, read in weight gradient).")
-    budget_power = _f(comps.laser.electrical_power_w)
     counts = {k: _f(v) for k, v in r.counts.items()}
-    counts["laser_electrical_power_per_core_w"] = budget_power
+    counts["laser_electrical_power_per_core_w"] = float(laser_w)
     return CostReport(
         design=spec.name, workload=workload.name, input_shape=tuple(workload.input_shape),
         mode=mode, batch=batch, macs=sum(g.macs for g in gemms),
@@ -493,11 +592,23 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
     )
 
 
+def _write_assumption(spec: HardwareSpec, measured: float | None, fraction: float) -> str:
+    """The weight-update write assumption of this estimate, in one sentence."""
+    if spec.update.write_policy == "all":
+        text = "Weight update: every cell of every weight is written once per batch " \
+               "(update.write_policy 'all')"
+        if measured is not None:
+            text += f"; the measured write fraction {measured:.4g} is not used"
+        return text + "."
+    source = ("as measured by the training run" if measured is not None
+              else "update.changed_cell_fraction, an assumption")
+    return (f"Weight update: only cells whose digit changed are written (update.write_policy "
+            f"'changed'): {fraction:.4g} of the cells per batch ({source}).")
+
+
 def peak(spec: HardwareSpec) -> dict[str, Any]:
     """Peak rates of ``spec``'s chip (all banks busy on forward products of non-negative
     inputs): analog passes/s and full-resolution MAC/s and GOPS."""
-    from bplight.mapping import GemmShape
-
     arch = architecture_for(spec)
     mp = plan(GemmShape(1, spec.photonics.wavelengths_per_bank, 1, "forward",
                         input_signed=False), spec)

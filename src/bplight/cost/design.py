@@ -1,0 +1,160 @@
+"""A hardware description as the cost model's arrays: the one reading of a spec that
+:func:`bplight.cost.estimate` (one design point) and :func:`bplight.cost.sweep` (many)
+share.
+
+Both pass a *value getter*: ``value("forward.adc_bits")`` returns the field as a numpy
+array (0-d for one design point, [P] for swept fields). From it come
+
+* the product settings of each phase as :func:`bplight.mapping.plan_arrays` takes them
+  (:func:`product_settings`, [3, P]) and the Mapping of every GEMM (:func:`plan_gemms`);
+* the chip's unit counts (:func:`architecture_from`), the component models
+  (:func:`components_from`), the memristor cells per weight and the fraction of them a
+  weight update writes (:func:`write_fraction_from`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from bplight.config.components import ComponentsConfig
+from bplight.config.dotted import get_path
+from bplight.config.spec import PHASES, HardwareSpec
+from bplight.cost.architecture import Architecture
+from bplight.cost.components import Components, build_components, mean_detuning_m
+from bplight.mapping import GemmShape, Mapping, cells_per_weight, plan_arrays
+
+Value = Callable[[str], np.ndarray]
+"""``value(dotted_field) -> numpy array`` (0-d or [P])."""
+
+_BITS = ("input_bits", "weight_bits", "adc_bits")  # None allowed: 0 in the arrays
+_PRODUCT = ("dac_bits", "ring_bits", "adc_range")
+
+
+def spec_values(spec: HardwareSpec) -> Value:
+    """The value getter of one design point."""
+    data = spec.model_dump()
+
+    def value(key: str) -> np.ndarray:
+        v = get_path(data, key)
+        return np.asarray(v, dtype=object if v is None or isinstance(v, str) else None)
+
+    return value
+
+
+def optional_bits(values: np.ndarray) -> np.ndarray:
+    """Bit widths that may be ``None`` as numbers, ``None`` → 0 (:func:`plan_arrays`)."""
+    values = np.asarray(values)
+    if values.dtype != object:
+        return values
+    if values.ndim and values.strides == (0,):  # a broadcast base value: convert it once
+        return np.full(values.shape, 0 if values.flat[0] is None else values.flat[0])
+    return np.asarray([0 if v is None else v for v in values.reshape(-1)]).reshape(
+        values.shape)
+
+
+def product_settings(value: Value) -> dict[str, np.ndarray]:
+    """Keyword arguments of :func:`plan_arrays` for each phase, arrays [3, P] (or [3, 1]
+    for a field not swept) in the order of :data:`PHASES`; ``analog`` is false in fp32
+    mode."""
+    fp32 = value("mode") == "fp32"
+
+    def rows(field: str) -> list[np.ndarray]:
+        return [np.asarray(value(f"{p}.{field}")) for p in PHASES]
+
+    def stack(arrays: Sequence[np.ndarray]) -> np.ndarray:
+        return np.stack(np.broadcast_arrays(*arrays)).reshape(len(PHASES), -1)
+
+    out = {f: stack([optional_bits(r) for r in rows(f)]) for f in _BITS}
+    out.update({f: stack(rows(f)) for f in _PRODUCT})
+    out["analog"] = stack([r.astype(bool) & ~fp32 for r in rows("analog")])
+    out["offset_inputs"] = stack([r == "offset" for r in rows("signed_inputs")])
+    return out
+
+
+@dataclass(frozen=True)
+class GemmTable:
+    """The GEMMs of a workload as arrays: shapes [G, X] (X = 1, or one column per design
+    point when the batch varies), ``phase`` and ``layer`` [G] (indices into
+    :data:`PHASES` and the workload's layers)."""
+
+    m: np.ndarray
+    k: np.ndarray
+    n: np.ndarray
+    groups: np.ndarray
+    fold_adds: np.ndarray
+    input_signed: np.ndarray
+    weight_static: np.ndarray
+    phase: np.ndarray
+    layer: np.ndarray
+
+    @classmethod
+    def from_gemms(cls, per_batch: Sequence[Sequence[GemmShape]], layer_names: Sequence[str],
+                   columns: np.ndarray | None = None) -> GemmTable:
+        """``per_batch``: the same GEMM list at one or more batches; ``columns`` picks
+        the list of each design point (default: one column per list)."""
+        fields = ("m", "k", "n", "groups", "fold_adds", "input_signed", "weight_static")
+        table = np.asarray([[[getattr(g, f) for f in fields] for g in gemms]
+                            for gemms in per_batch], dtype=np.int64)  # [batches, G, F]
+        if columns is not None:
+            table = table[columns]
+        table = table.transpose(2, 1, 0)  # [F, G, X]
+        index = {name: i for i, name in enumerate(layer_names)}
+        first = per_batch[0]
+        return cls(*table[:5], table[5] > 0, table[6] > 0,
+                   phase=np.asarray([PHASES.index(g.phase) for g in first], dtype=int),
+                   layer=np.asarray([index[g.layer] for g in first], dtype=int))
+
+
+def plan_gemms(table: GemmTable, settings: dict[str, np.ndarray], chunk: np.ndarray
+               ) -> Mapping:
+    """The Mapping of every GEMM at every design point (arrays [G, P])."""
+    prm = {k: v[table.phase] for k, v in settings.items()}  # [G, P] or [G, 1]
+    return plan_arrays(table.m, table.k, table.n, groups=table.groups,
+                       input_signed=table.input_signed, fold_adds=table.fold_adds,
+                       chunk=chunk, **prm)
+
+
+def architecture_from(value: Value, settings: dict[str, np.ndarray]) -> Architecture:
+    """Unit counts and rates; the ADCs are sized for the finest read of any phase, the
+    DACs for the widest ``dac_bits``."""
+    chunk = value("photonics.wavelengths_per_bank")
+    reads = plan_arrays(1, 1, 1, chunk=chunk, **settings).adc_read_bits  # [3, P]
+    return Architecture(
+        tiles=value("architecture.tiles"), cores_per_tile=value("architecture.cores_per_tile"),
+        banks_per_core=value("architecture.banks_per_core"), wavelengths=chunk,
+        rate_hz=value("photonics.modulation_rate_hz"), adc_bits=np.max(reads, axis=0),
+        dac_bits=np.max(settings["dac_bits"], axis=0),
+        pipeline_layers=value("architecture.pipeline_layers").astype(bool))
+
+
+def architecture_for(spec: HardwareSpec) -> Architecture:
+    """The :class:`Architecture` of ``spec``."""
+    value = spec_values(spec)
+    return architecture_from(value, product_settings(value))
+
+
+def components_from(value: Value, laser_electrical_power_w: Any) -> Components:
+    """Component models; the laser power per core comes from the link budget."""
+    comp = SimpleNamespace(**{name: value(f"components.{name}")
+                              for name in ComponentsConfig.model_fields})
+    detuning = mean_detuning_m(value("photonics.center_wavelength_m"),
+                               value("photonics.ring_q"))
+    return build_components(comp, laser_electrical_power_w, detuning)
+
+
+def cells_per_weight_from(value: Value) -> np.ndarray:
+    """Memristor cells per stored weight (:func:`bplight.mapping.cells_per_weight`)."""
+    return cells_per_weight(value("update.weight_bits"), value("memristor.cell_bits"))
+
+
+def write_fraction_from(value: Value, measured: float | None = None) -> np.ndarray:
+    """Fraction of the memristor cells one weight update writes (``update.write_policy``):
+    1 for ``'all'``; for ``'changed'`` the ``measured`` fraction of a training run when
+    given, else ``update.changed_cell_fraction``."""
+    changed = value("update.changed_cell_fraction") if measured is None else measured
+    return np.where(value("update.write_policy") == "all", 1.0, changed)
