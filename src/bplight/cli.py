@@ -19,6 +19,7 @@ _SUBCOMMANDS = [
     ("bplight.experiments.reproduce", "add_parser"),
     ("bplight.experiments.sensitivity", "add_parser"),
     ("bplight.experiments.hardware", "add_parser"),
+    ("bplight.report.html", "add_parser"),
     ("bplight.data.fetch", "add_data_parser"),
 ]
 
