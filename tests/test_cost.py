@@ -353,3 +353,59 @@ def test_component_parameters_accept_unit_strings(tmp_path) -> None:
         load_spec("bplight-16b", overrides=["components.tia_power_w=-1 mW"])
     with pytest.raises(ConfigError, match="unknown (hardware )?field"):
         load_spec("bplight-16b", overrides=["components.flux_capacitor_j=1"])
+
+
+# ---- grouped convolutions: g groups cost what g separate per-group layers cost ----
+
+def test_grouped_layer_costs_the_sum_of_its_groups(ref) -> None:
+    def layers(groups: int) -> tuple[LayerShape, ...]:
+        head = LayerShape("c1", "conv", 3, 48, (3, 3), (8, 8), (8, 8), 1, True, True)
+        if groups == 1:  # the towers as separate layers of the per-group size
+            return (head,) + tuple(LayerShape(f"t{i}", "conv", 24, 64, (3, 3), (8, 8),
+                                              (8, 8)) for i in range(2))
+        return (head, LayerShape("t", "conv", 48, 128, (3, 3), (8, 8), (8, 8), groups=2))
+
+    grouped = Workload("towers", (3, 8, 8), layers(2))
+    split = Workload("towers", (3, 8, 8), layers(1))
+    assert grouped.macs == split.macs and grouped.weights == split.weights
+    # one core, layers in sequence: every count, energy and time adds up by design
+    one_core = load_spec(ref, overrides={"architecture": {
+        "tiles": 1, "cores_per_tile": 1, "pipeline_layers": False}})
+    for mode in ("train", "infer"):
+        a, b = estimate(grouped, one_core, mode, 4), estimate(split, one_core, mode, 4)
+        assert a.latency_s == pytest.approx(b.latency_s, rel=1e-12)
+        assert a.energy_j == pytest.approx(b.energy_j, rel=1e-12)
+        for key in ENERGY_COMPONENTS:
+            assert a.energy_by_component_j[key] == pytest.approx(
+                b.energy_by_component_j[key], rel=1e-12, abs=1e-30), key
+        for key, v in b.counts.items():
+            assert a.counts[key] == pytest.approx(v, rel=1e-12), key
+    # on the full chip tiles are replicated differently, but the analog work is the same
+    a, b = estimate(grouped, ref, "train", 4), estimate(split, ref, "train", 4)
+    for key in ("analog_passes", "shift_adds", "digital_macs", "memristor_cell_writes",
+                "noc_bits"):
+        assert a.counts[key] == b.counts[key], key
+    for key in ("adc", "detector", "shift_add", "memristor_write"):
+        assert a.energy_by_component_j[key] == pytest.approx(
+            b.energy_by_component_j[key], rel=1e-12), key
+    passes = sum(plan(g, ref).analog_passes for g in grouped.gemms("train", 4))
+    assert a.counts["analog_passes"] == passes
+    tower = grouped.gemms("train", 4)[2]  # forward of the towers: 2 groups
+    assert tower.groups == 2 and plan(tower, ref).analog_passes == 2 * plan(
+        GemmShape(tower.m, tower.k, tower.n, input_signed=tower.input_signed), ref
+    ).analog_passes
+
+
+def test_sweep_agrees_with_estimate_on_a_grouped_layer(ref) -> None:
+    work = Workload("dw", (4, 6, 6), (
+        LayerShape("c1", "conv", 4, 8, (3, 3), (6, 6), (6, 6), 1, True, True),
+        LayerShape("dw", "conv", 8, 8, (3, 3), (6, 6), (6, 6), groups=8),
+        LayerShape("fc", "linear", 288, 10)))
+    tiles = np.asarray([1, 3, 16])
+    s = sweep(work, ref, "train", batch=np.asarray([1, 2, 8]),
+              params={"architecture.tiles": tiles})
+    for i, t in enumerate(tiles):
+        spec = load_spec(ref, overrides={"architecture": {"tiles": int(t)}})
+        r = estimate(work, spec, "train", int(s.batch[i]))
+        assert s.energy_j[i] == pytest.approx(r.energy_j, rel=1e-12)
+        assert s.latency_s[i] == pytest.approx(r.latency_s, rel=1e-12)

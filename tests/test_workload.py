@@ -64,9 +64,10 @@ def test_inline_model_signs_groups_and_tokens() -> None:
     )
     w = Workload.from_model(model, (3, 6, 6), name="toy")
     names = [lay.name for lay in w.layers]
-    assert names == ["0", "2[0]", "2[1]", "4", "5"]
-    assert [lay.input_signed for lay in w.layers] == [True, False, False, True, True]
-    assert w.layers[1].in_channels == 4 and w.layers[1].out_channels == 4
+    assert names == ["0", "2", "4", "5"]
+    assert [lay.input_signed for lay in w.layers] == [True, False, True, True]
+    assert w.layers[1].in_channels == 8 and w.layers[1].out_channels == 8
+    assert w.layers[1].groups == 2 and w.layers[1].k_forward == 4 * 9
     assert w.macs == 36 * 27 * 8 + 2 * 36 * 36 * 4 + 288 * 16 + 16 * 4
     tokens = Workload.from_model(nn.Sequential(nn.Linear(5, 7)), (3, 5))
     assert tokens.layers[0].positions == 3 and tokens.macs == 3 * 5 * 7
@@ -108,3 +109,45 @@ def test_float64_model_traces() -> None:
     w = Workload.from_model(model, (1, 7, 7))
     assert w.layers[0].out_hw == (3, 3) and w.layers[0].in_hw == (7, 7)
     assert w.macs == 9 * 9 * 2
+
+
+# ---- grouped and depthwise convolutions ----
+
+def test_depthwise_and_two_tower_convs_by_hand() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(3, 48, 5, stride=2, padding=2), nn.ReLU(),            # 16x16 -> 8x8
+        nn.Conv2d(48, 128, 3, padding=1, groups=2), nn.ReLU(),          # AlexNet-like towers
+        nn.Conv2d(128, 128, 3, padding=1, groups=128), nn.ReLU(),       # depthwise
+        nn.Conv2d(128, 64, 1), nn.ReLU(),                                # pointwise
+        nn.Flatten(), nn.Linear(64 * 8 * 8, 10))
+    w = Workload.from_model(model, (3, 16, 16), name="towers")
+    towers, depthwise = w.layers[1], w.layers[2]
+    assert (towers.groups, towers.in_channels, towers.out_channels) == (2, 48, 128)
+    assert depthwise.groups == 128 and depthwise.k_forward == 9
+    # weights: Cout * Cin/g * kh * kw (biases excluded), as torch counts them
+    assert towers.weights == 128 * 24 * 9 == model[2].weight.numel()
+    assert depthwise.weights == 128 * 1 * 9 == model[4].weight.numel()
+    assert w.weights == sum(m.weight.numel() for m in model if hasattr(m, "weight"))
+    # MACs per image: positions * weights
+    hand = (64 * 48 * 3 * 25) + (64 * 128 * 24 * 9) + (64 * 128 * 9) + (64 * 64 * 128) + 4096 * 10
+    assert w.macs == hand
+    # GEMMs: per-group sizes, issued `groups` times; MACs = groups * m * k * n
+    g = layer_gemms(towers)
+    assert (g["forward"].m, g["forward"].k, g["forward"].n, g["forward"].groups) == (
+        64, 24 * 9, 64, 2)
+    assert (g["error"].m, g["error"].k, g["error"].n) == (64, 64, 24 * 9)
+    assert (g["weight_grad"].m, g["weight_grad"].k, g["weight_grad"].n) == (24 * 9, 64, 64)
+    for gemm in g.values():
+        assert gemm.macs == 64 * 128 * 24 * 9
+    # col2im fold of the error product: every group's columns overlap as in one conv
+    assert g["error"].fold_adds == 2 * 64 * 24 * 9 - 48 * 8 * 8
+    d = layer_gemms(depthwise)["forward"]
+    assert (d.m, d.k, d.n, d.groups) == (64, 9, 1, 128)
+    assert w.macs_for("train") == sum(x.macs for x in w.gemms("train", 1))
+
+
+def test_groups_must_divide_the_channels() -> None:
+    from bplight.mapping import LayerShape
+
+    with pytest.raises(ValueError, match="groups=3"):
+        LayerShape("c", "conv", 8, 6, (3, 3), groups=3)

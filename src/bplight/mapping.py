@@ -41,8 +41,8 @@ class GemmShape:
     ``weight_static``: whether ``B`` stays on the rings across many products (layer
     weights in the forward and error phases) or is re-set for every product
     (activations in the weight-gradient phase).
-    ``fold_adds``: digital additions after the GEMM (col2im overlaps of a conv's
-    error product), counted by the cost engine.
+    ``fold_adds``: digital additions after the GEMM, all groups together (col2im overlaps
+    of a conv's error product), counted by the cost engine.
     ``groups``: the product is issued ``groups`` times on independent operands (a grouped
     or depthwise convolution: ``m, k, n`` are the sizes of one group); every count of
     the Mapping is for all groups together.
@@ -259,7 +259,9 @@ class LayerShape:
     """A conv or linear layer as the mapping sees it (per batch of ``batch`` samples).
 
     For a linear layer ``kernel = (1, 1)`` and ``out_hw = (1, 1)``; ``in_features`` =
-    ``in_channels``.
+    ``in_channels``. ``in_channels`` and ``out_channels`` are the layer's totals; a grouped
+    convolution (``groups`` > 1, as ``nn.Conv2d``: AlexNet's towers, depthwise and
+    ResNeXt blocks) connects each output channel to ``in_channels / groups`` inputs.
     """
 
     name: str
@@ -272,6 +274,14 @@ class LayerShape:
     batch: int = 1
     input_signed: bool = False
     first_layer: bool = False
+    groups: int = 1
+
+    def __post_init__(self) -> None:
+        g = self.groups
+        if g < 1 or self.in_channels % g or self.out_channels % g:
+            raise ValueError(f"layer {self.name!r}: groups={g} must be >= 1 and divide "
+                             f"in_channels={self.in_channels} and "
+                             f"out_channels={self.out_channels}")
 
     @property
     def positions(self) -> int:
@@ -279,36 +289,48 @@ class LayerShape:
 
     @property
     def k_forward(self) -> int:
-        return self.in_channels * self.kernel[0] * self.kernel[1]
+        """Reduction length of one output: ``in_channels / groups · kh · kw``."""
+        return self.in_channels // self.groups * self.kernel[0] * self.kernel[1]
+
+    @property
+    def weights(self) -> int:
+        """Weights of the layer (biases excluded): ``out_channels · k_forward``."""
+        return self.out_channels * self.k_forward
+
+    @property
+    def macs(self) -> int:
+        """MACs of one forward pass of the batch: ``batch · positions · weights``."""
+        return self.batch * self.positions * self.weights
 
 
 def layer_gemms(layer: LayerShape) -> dict[str, GemmShape]:
-    """The GEMMs a layer issues in each phase of training (im2col formulation).
+    """The GEMMs a layer issues in each phase of training (im2col formulation; a grouped
+    convolution issues each GEMM ``groups`` times with the sizes of one group, ``kf`` =
+    ``Cin/g·kh·kw``, ``n`` = ``Cout/g``):
 
-    * forward: ``cols[B·P, Cin·kh·kw] @ W[Cout, Cin·kh·kw].T`` (input signed only where
-      the layer's input is: the first layer's normalised image, or a layer not after
-      ReLU);
-    * error (grad_input): ``dY[B·P, Cout] @ W.T`` → ``dcols[B·P, Cin·kh·kw]``, then
-      col2im folds overlapping columns digitally (``fold_adds``); errors are signed.
-      The first layer needs no error product (no grad_input to the data).
-    * weight_grad: ``cols.T[Cin·kh·kw, B·P] @ dY[B·P, Cout]`` → ``dW.T``; the input
-      operand is the activations (one pass when non-negative), the weight operand the
-      signed errors, set on the rings for every product (balanced detection carries
-      their sign, so no second pass is needed).
+    * forward: ``cols[B·P, kf] @ W[Cout/g, kf].T`` (input signed only where the layer's
+      input is: the first layer's normalised image, or a layer not after ReLU);
+    * error (grad_input): ``dY[B·P, Cout/g] @ W.T`` → ``dcols[B·P, kf]``, then col2im
+      folds overlapping columns digitally (``fold_adds``, for all groups); errors are
+      signed. The first layer needs no error product (no grad_input to the data).
+    * weight_grad: ``cols.T[kf, B·P] @ dY[B·P, Cout/g]`` → ``dW.T``; the input operand is
+      the activations (one pass when non-negative), the weight operand the signed errors,
+      set on the rings for every product (balanced detection carries their sign, so no
+      second pass is needed).
     """
+    g = layer.groups
     bp = layer.batch * layer.positions
     kf = layer.k_forward
+    n = layer.out_channels // g
     out: dict[str, GemmShape] = {
-        "forward": GemmShape(bp, kf, layer.out_channels, "forward",
-                             input_signed=layer.input_signed, weight_static=True,
-                             layer=layer.name),
+        "forward": GemmShape(bp, kf, n, "forward", input_signed=layer.input_signed,
+                             weight_static=True, layer=layer.name, groups=g),
     }
     if not layer.first_layer:
         in_elems = layer.batch * layer.in_channels * layer.in_hw[0] * layer.in_hw[1]
-        fold = max(bp * kf - in_elems, 0) if layer.kind == "conv" else 0
-        out["error"] = GemmShape(bp, layer.out_channels, kf, "error", input_signed=True,
-                                 weight_static=True, fold_adds=fold, layer=layer.name)
-    out["weight_grad"] = GemmShape(kf, bp, layer.out_channels, "weight_grad",
-                                   input_signed=layer.input_signed, weight_static=False,
-                                   layer=layer.name)
+        fold = max(g * bp * kf - in_elems, 0) if layer.kind == "conv" else 0
+        out["error"] = GemmShape(bp, n, kf, "error", input_signed=True, weight_static=True,
+                                 fold_adds=fold, layer=layer.name, groups=g)
+    out["weight_grad"] = GemmShape(kf, bp, n, "weight_grad", input_signed=layer.input_signed,
+                                   weight_static=False, layer=layer.name, groups=g)
     return out

@@ -6,8 +6,8 @@ records
 
 * every ``nn.Conv2d`` / ``nn.Linear`` call (the photonic layers of
   :mod:`bplight.numerics` subclass them, so converted models trace too) as a
-  :class:`~bplight.mapping.LayerShape` at batch 1, in call order. A grouped convolution
-  becomes one LayerShape per group (``name[g]``); a module called twice gets ``#2``.
+  :class:`~bplight.mapping.LayerShape` at batch 1, in call order (a grouped or depthwise
+  convolution as one LayerShape with its ``groups``); a module called twice gets ``#2``.
   A Linear applied to a [*, T, F] input has T positions (``out_hw = (T, 1)``).
 * ``first_layer`` on the first compute layer called: it issues no error product (there
   is no gradient to propagate into the data).
@@ -140,12 +140,13 @@ class Workload:
 
 
 def layer_macs(layer: LayerShape) -> int:
-    """MACs of ``layer`` per image (positions × K × Cout)."""
-    return layer.positions * layer.k_forward * layer.out_channels
+    """MACs of ``layer`` per image (positions × Cin/groups·kh·kw × Cout)."""
+    return layer.positions * layer.weights
 
 
 def layer_weights(layer: LayerShape) -> int:
-    return layer.k_forward * layer.out_channels
+    """Weights of ``layer``: Cout × Cin/groups·kh·kw (biases excluded)."""
+    return layer.weights
 
 
 def _check_batch(batch: int) -> None:
@@ -227,17 +228,9 @@ def _trace(model, input_shape: tuple[int, ...], name: str, seed: int) -> Workloa
 
 def _conv_layers(module, x, output, label: str, signed: bool, first: bool
                  ) -> list[LayerShape]:
-    """LayerShapes of one Conv2d call (one per group)."""
-    g = module.groups
-    cin, cout = module.in_channels // g, module.out_channels // g
+    """The LayerShape of one Conv2d call (``groups`` as the module has them)."""
     in_hw = (int(x.shape[-2]), int(x.shape[-1]))
     out_hw = (int(output.shape[-2]), int(output.shape[-1]))
     kernel = (int(module.kernel_size[0]), int(module.kernel_size[1]))
-    if g == 1:
-        return [LayerShape(label, "conv", cin, cout, kernel, out_hw, in_hw, 1, signed, first)]
-    out = []
-    for i in range(g):
-        xs = x[..., i * cin:(i + 1) * cin, :, :]
-        out.append(LayerShape(f"{label}[{i}]", "conv", cin, cout, kernel, out_hw, in_hw, 1,
-                              bool((xs < 0).any()), first))
-    return out
+    return [LayerShape(label, "conv", module.in_channels, module.out_channels, kernel, out_hw,
+                       in_hw, 1, signed, first, groups=module.groups)]
