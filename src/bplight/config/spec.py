@@ -13,7 +13,6 @@ Source keys are those of ``shared/REFERENCE-PARAMETERS.md``.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -283,7 +282,9 @@ class HardwareSpec(FrozenConfig):
     def memristor_cells_per_weight(self) -> int:
         """Cells per stored weight: ceil(magnitude bits / bits per cell), x2 for the
         differential pair that stores the sign (PHYSICS.md, memristor weights)."""
-        return 2 * math.ceil((self.update.weight_bits - 1) / self.memristor.cell_bits)
+        from bplight.mapping import cells_per_weight  # the one formula (also for sweeps)
+
+        return int(cells_per_weight(self.update.weight_bits, self.memristor.cell_bits))
 
     def replace(self, **changes: Any) -> HardwareSpec:
         """A validated copy with top-level blocks or fields replaced."""
