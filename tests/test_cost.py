@@ -409,3 +409,49 @@ def test_sweep_agrees_with_estimate_on_a_grouped_layer(ref) -> None:
         r = estimate(work, spec, "train", int(s.batch[i]))
         assert s.energy_j[i] == pytest.approx(r.energy_j, rel=1e-12)
         assert s.latency_s[i] == pytest.approx(r.latency_s, rel=1e-12)
+
+
+# ---- memristor writes follow update.write_policy ----
+
+def test_write_policy_sets_the_cells_written_and_their_time(ref, lenet) -> None:
+    cells = lenet.weights * ref.memristor_cells_per_weight
+    slow = {"components": {"memristor_write_latency_s": 1e-3}}  # the update is write-bound
+    every = load_spec(ref, overrides={**slow, "update": {"write_policy": "all",
+                                                         "changed_cell_fraction": 0.25}})
+    quarter = load_spec(ref, overrides={**slow, "update": {"write_policy": "changed",
+                                                           "changed_cell_fraction": 0.25}})
+    a, q = estimate(lenet, every, "train", 16), estimate(lenet, quarter, "train", 16)
+    assert a.counts["memristor_cell_writes"] == cells      # 'all': the fraction is not used
+    assert q.counts["memristor_cell_writes"] == cells * 0.25
+    assert q.energy_by_component_j["memristor_write"] == pytest.approx(
+        0.25 * a.energy_by_component_j["memristor_write"], rel=1e-12)
+    rate = (every.architecture.tiles * every.components.memristor_parallel_write_rows_per_tile
+            * every.components.memristor_array_cols / 1e-3)
+    assert a.latency_breakdown_s["update"] == pytest.approx(cells / rate, rel=1e-12)
+    assert q.latency_breakdown_s["update"] == pytest.approx(0.25 * cells / rate, rel=1e-12)
+    # a measured fraction replaces the assumed one under 'changed' ...
+    m = estimate(lenet, quarter, "train", 16, write_fraction=0.1)
+    assert m.counts["memristor_cell_writes"] == pytest.approx(0.1 * cells, rel=1e-12)
+    assert m.counts["memristor_write_fraction"] == 0.1
+    assert any("measured by the training run" in s for s in m.assumptions)
+    # ... and is reported as unused under 'all'
+    am = estimate(lenet, every, "train", 16, write_fraction=0.1)
+    assert am.counts["memristor_cell_writes"] == cells
+    assert any("0.1 is not used" in s for s in am.assumptions)
+    with pytest.raises(ValueError, match="write_fraction"):
+        estimate(lenet, quarter, "train", 16, write_fraction=1.5)
+
+
+def test_sweep_over_the_write_policy_agrees_with_estimate(ref, lenet) -> None:
+    policy = np.asarray(["all", "changed", "changed"])
+    frac = np.asarray([0.5, 0.5, 0.05])
+    s = sweep(lenet, ref, "train", 8, {"update.write_policy": policy,
+                                       "update.changed_cell_fraction": frac})
+    for i in range(3):
+        spec = load_spec(ref, overrides={"update": {"write_policy": str(policy[i]),
+                                                    "changed_cell_fraction": float(frac[i])}})
+        r = estimate(lenet, spec, "train", 8)
+        assert s.energy_j[i] == pytest.approx(r.energy_j, rel=1e-12)
+        assert s.latency_s[i] == pytest.approx(r.latency_s, rel=1e-12)
+        assert s.energy_by_component_j["memristor_write"][i] == pytest.approx(
+            r.energy_by_component_j["memristor_write"], rel=1e-12)
