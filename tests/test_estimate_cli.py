@@ -91,3 +91,65 @@ def test_bad_input_is_one_sentence_and_exit_2(capsys, args, words) -> None:
     code, out, err = run_cli(capsys, *args)
     assert code == 2
     assert words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+# ---- --from-run: the write fraction a training run measured ----
+
+def _run_dir(tmp_path, record: dict | None, tiles: int = 3):
+    """A hand-made run directory: the run's hardware (config.yaml) and its summary."""
+    from bplight.config import dump_spec
+
+    run = tmp_path / "run"
+    run.mkdir()
+    spec = load_spec("bplight-16b", [f"architecture.tiles={tiles}",
+                                     "update.write_policy=changed"])
+    (run / "config.yaml").write_text(dump_spec(spec))
+    summary = {"test_accuracy": 0.5, "hardware": spec.name, "mode": spec.mode}
+    if record is not None:
+        summary["memristor"] = record
+    (run / "summary.json").write_text(json.dumps(summary))
+    return run, spec
+
+
+def test_from_run_charges_the_measured_writes_on_the_runs_hardware(capsys, tmp_path) -> None:
+    record = {"cell_writes": 300, "cells": 1200, "steps": 2, "write_fraction": 0.125}
+    run, spec = _run_dir(tmp_path, record)
+    code, out, err = run_cli(capsys, "--from-run", str(run), "--batch", "4", "--json")
+    assert code == 0, err
+    got = json.loads(out.strip().splitlines()[-1])
+    lenet = Workload.from_name("lenet5", (1, 32, 32))
+    want = estimate(lenet, spec, "train", 4, write_fraction=0.125)
+    cells = lenet.weights * spec.memristor_cells_per_weight
+    assert got["counts"]["memristor_cell_writes"] == pytest.approx(0.125 * cells, rel=1e-12)
+    assert got["energy_j"] == pytest.approx(want.energy_j, rel=1e-12)
+    assert got["area_mm2"] == pytest.approx(want.area_mm2, rel=1e-12)  # the run's 3 tiles
+    # --hardware, when given, replaces the run's hardware; the measured fraction stays
+    code, out, err = run_cli(capsys, "--from-run", str(run), "--hardware", "bplight-16b",
+                             "--batch", "4", "--json")
+    assert code == 0, err
+    other = json.loads(out.strip().splitlines()[-1])
+    ref = estimate(lenet, load_spec("bplight-16b"), "train", 4, write_fraction=0.125)
+    assert other["area_mm2"] == pytest.approx(ref.area_mm2, rel=1e-12)
+    assert other["area_mm2"] != pytest.approx(got["area_mm2"])
+    assert other["counts"]["memristor_cell_writes"] == pytest.approx(0.125 * cells)
+
+
+@pytest.mark.parametrize("record, words", [
+    (None, "no measured write fraction"),
+    ({"cell_writes": 0, "cells": 10, "steps": 0, "write_fraction": None},
+     "no measured write fraction"),
+    ({"write_fraction": 1.5}, "in [0, 1]"),
+])
+def test_from_run_without_a_measured_fraction_is_one_sentence(capsys, tmp_path, record,
+                                                              words) -> None:
+    run, _ = _run_dir(tmp_path, record)
+    code, out, err = run_cli(capsys, "--from-run", str(run))
+    assert code == 2 and words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_from_run_names_a_missing_or_unfinished_run(capsys, tmp_path) -> None:
+    code, _, err = run_cli(capsys, "--from-run", str(tmp_path / "nope"))
+    assert code == 2 and "no such run directory" in err
+    (tmp_path / "half").mkdir()
+    code, _, err = run_cli(capsys, "--from-run", str(tmp_path / "half"))
+    assert code == 2 and "summary.json" in err and "--resume" in err

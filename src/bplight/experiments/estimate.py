@@ -45,9 +45,13 @@ def add_parser(subparsers) -> None:
                    "lenet5, 3x32x32 otherwise)")
     p.add_argument("--num-classes", type=int, default=None,
                    help="classes of a built-in model (default: 1000 at >= 224 px, else 10)")
-    p.add_argument("--hardware", default="bplight-16b",
+    p.add_argument("--hardware", default=None,
                    help=f"preset ({', '.join(preset_names())}) or a YAML file "
-                   "(default: bplight-16b)")
+                   "(default: bplight-16b, or with --from-run the run's config.yaml)")
+    p.add_argument("--from-run", metavar="RUN_DIR",
+                   help="a `bplight train` run directory: charge memristor writes at the "
+                   "fraction of cells the run measured (summary.json) and, unless "
+                   "--hardware is given, cost the hardware it trained on")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a hardware field, e.g. --set forward.adc_bits=6 "
                    "(repeatable)")
@@ -134,10 +138,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch < 1:
         raise UserError(f"--batch must be an integer >= 1, got {args.batch}")
-    spec = load_spec(args.hardware, overrides=args.set)
+    hardware, measured = args.hardware or "bplight-16b", None
+    if args.from_run:
+        from bplight.experiments.from_run import read_run
+
+        measured = read_run(args.from_run)
+        hardware = args.hardware or measured.hardware()
+    spec = load_spec(hardware, overrides=args.set)
     workload = load_workload(args)
     try:
-        report = estimate(workload, spec, mode=args.phase, batch=args.batch)
+        report = estimate(workload, spec, mode=args.phase, batch=args.batch,
+                          write_fraction=None if measured is None else measured.write_fraction)
     except LinkBudgetError as exc:
         raise UserError(f"hardware {spec.name}: the link budget cannot close: {exc}") from None
     text = format_report(report, workload, peak(spec))
