@@ -5,6 +5,7 @@ the repository's reproduction document."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 from pathlib import Path
@@ -15,14 +16,21 @@ REPO = Path(__file__).resolve().parents[1]
 REPRODUCTION_MD = REPO / "docs" / "reproduction.md"
 
 
+@functools.lru_cache(maxsize=8)
+def _stdout(argv: tuple[str, ...]) -> str:
+    """What a bplight command prints (run once per test session and argument list)."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(list(argv)) == 0
+    return buf.getvalue()
+
+
 def command_json(argv: list[str], path: Path) -> dict:
     """Run a bplight command with ``--json``, store its stdout at ``path`` (as the demo
     does with ``> file``) and return the JSON object of its last line."""
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert main(argv) == 0
-    path.write_text(buf.getvalue())
-    return json.loads(buf.getvalue().strip().splitlines()[-1])
+    out = _stdout(tuple(argv))
+    path.write_text(out)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def make_estimate(tmp: Path, phase: str = "train") -> Path:
