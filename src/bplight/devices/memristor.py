@@ -185,14 +185,6 @@ def levels_to_codes(cell_levels: torch.Tensor, cell_bits: int) -> torch.Tensor:
     return ((cell_levels[..., 0, :] - cell_levels[..., 1, :]) * sig).sum(dim=-1)
 
 
-def cell_conductance_s(cell_levels: torch.Tensor, cell_bits: int, g_on_s: float,
-                       g_off_s: float) -> torch.Tensor:
-    """Conductance of cells at ``cell_levels``: G_off + (G_on - G_off) g / (2^cell_bits - 1)
-    (levels spread linearly over the on/off range; MNSIM values in the spec)."""
-    top = (1 << cell_bits) - 1
-    return g_off_s + (g_on_s - g_off_s) * cell_levels / top
-
-
 @functools.lru_cache(maxsize=256)
 def nonlinearity_param_a(nonlinearity: float) -> float:
     """Normalised NeuroSim curve constant a = A / P_max for nonlinearity label NL > 0.
