@@ -75,5 +75,7 @@ def make_run(root: Path, name: str = "hardware-run", hardware: str = "bplight-16
             "test_accuracy": 0.978, "fp32_test_accuracy": 0.981, "hardware": hardware,
             "mode": "fast", "model": "lenet5", "dataset": "mnist", "epochs": 3,
             "batch_size": 128, "seed": 0, "subset": None, "device": "cpu",
-            "run_dir": str(run), "wall_time_s": 30.2, "accuracy_gap_pp": 0.3}, indent=2))
+            "run_dir": str(run), "wall_time_s": 30.2, "accuracy_gap_pp": 0.3,
+            "memristor": {"cell_writes": 1_440_000, "cells": 491_760, "steps": 1407,
+                          "write_fraction": 0.00208}}, indent=2))
     return run

@@ -115,6 +115,8 @@ def test_takeaway_says_in_plain_words_what_the_inputs_show(inputs, full_page) ->
     cmp = json.loads(inputs["compare"].read_text().strip().splitlines()[-1])
     assert "LeNet-5 on MNIST through bplight-16b" in take
     assert "97.80 % test accuracy, 0.30 points below FP32 (98.10 %)" in take
+    assert "Each weight update re-programmed 0.208 % of the memristor cells on average." \
+        in take
     assert f"A training image of LeNet-5 (1×28×28, batch 128) costs " \
            f"{format_si(est['energy_per_image_j'], 'J')}" in take
     assert "An inference image of LeNet-5" in take
@@ -131,6 +133,8 @@ def test_takeaway_says_in_plain_words_what_the_inputs_show(inputs, full_page) ->
     assert 'href="' in text and "reproduction.md" in take
     # component names are for people, not code identifiers
     visible = Page(text).visible
+    assert "fraction of the cells written per update 0.00208" in visible
+    assert "cells written over the run 1,440,000" in visible
     for name in ("ring thermal hold", "shift-and-add", "ADC conversions", "laser light"):
         assert name in visible
     for key in ("ring_thermal", "shift_add", "memristor_write", "weight_grad", "gops_per"):

@@ -283,29 +283,26 @@ def _writes_figure(rows: list[dict[str, Any]]) -> Any:
     return fig
 
 
-def _memristor_record(record: Any, command: str | None) -> str:
-    """The optional ``memristor`` write record of ``summary.json``: scalars as a table,
-    numeric lists (histograms) as bar charts."""
-    if not isinstance(record, dict):
-        return ""
-    scalars = [(k, v) for k, v in record.items() if isinstance(v, (int, float, str))]
-    out = ["<h4>Memristor writes</h4>"]
-    if scalars:
-        out.append(table(["quantity", "value"],
-                         [(human(k, {}), f"{v:.4g}" if isinstance(v, float) else str(v))
-                          for k, v in scalars]))
-    for key, values in record.items():
-        if (isinstance(values, list) and values
-                and all(isinstance(v, (int, float)) for v in values)):
-            fig, ax = _figure(6.0, 3.0)
-            ax.bar(range(len(values)), values, color="#8e44ad")
-            ax.set_xlabel("bin")
-            ax.set_ylabel("count")
-            ax.set_title(human(key, {}), fontsize=10)
-            out.append(figure_html(fig, f"memristor {human(key, {})}",
-                                   f"Memristor write record: {e(human(key, {}))} "
-                                   "(counts per bin, from summary.json).", command))
-    return "".join(out)
+MEMRISTOR_RECORD = {
+    "cell_writes": "cells written over the run",
+    "cells": "memristor cells holding the weights",
+    "steps": "updates written",
+    "write_fraction": "fraction of the cells written per update",
+}
+"""The ``memristor`` write record of ``summary.json`` (the numerics' ``write_record()``;
+optional: written when the run wrote its updates through the memristor model)."""
+
+
+def _count(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:,}" if isinstance(v, int) else f"{v:.3g}"
+
+
+def _memristor_record(record: dict[str, Any]) -> str:
+    rows = [(label, _count(record[key])) for key, label in MEMRISTOR_RECORD.items()
+            if key in record]
+    return "<h4>Memristor writes</h4>" + table(["quantity", "value"], rows) if rows else ""
 
 
 def render_run(item: Loaded, page: Page) -> str:
@@ -340,8 +337,8 @@ def render_run(item: Loaded, page: Page) -> str:
             _writes_figure(hw_rows), "memristor cell writes per epoch",
             "Memristor cells re-programmed per epoch (count of cells; each weight spans "
             "several cells).", command))
-    if s and "memristor" in s:
-        out.append(_memristor_record(s["memristor"], command))
+    if s and isinstance(s.get("memristor"), dict):
+        out.append(_memristor_record(s["memristor"]))
     for note in item.notes:
         out.append(f'<p class="note">{e(note)}</p>')
     out.append(yaml_block(d["config_yaml"], "config.yaml of the run"))
@@ -367,6 +364,10 @@ def run_sentences(page: Page) -> list[str]:
             side = "below" if gap >= 0 else "above"
             text += (f", <b>{abs(gap):.2f} points {side}</b> FP32 ({pct(fp32)}) with the same "
                      "seed, data order and schedule.")
+        fraction = (s.get("memristor") or {}).get("write_fraction")
+        if fraction is not None:
+            text += (f" Each weight update re-programmed {100 * fraction:.3g} % of the "
+                     "memristor cells on average.")
         out.append(text)
     return out
 
