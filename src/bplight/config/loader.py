@@ -6,7 +6,6 @@ the offending value and what is allowed.
 
 from __future__ import annotations
 
-import copy
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bplight.config.dotted import leaf_paths, merge_into, nearest_paths, set_path
 from bplight.config.spec import HardwareSpec
+from bplight.errors import ConfigError
 
-
-class ConfigError(ValueError):
-    """A hardware description that cannot be used, with a one-sentence reason."""
+__all__ = ["ConfigError", "dump_spec", "load_spec", "parse_overrides", "preset_names",
+           "preset_path", "validation_message"]
 
 
 def preset_names() -> list[str]:
@@ -27,12 +27,18 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".yaml"))
 
 
-def _preset_data(name: str) -> dict[str, Any]:
+def preset_path(name: str) -> Any:
+    """The packaged YAML file of preset ``name`` (a Traversable), or ConfigError."""
     path = resources.files("bplight.config").joinpath("presets", f"{name}.yaml")
     if not path.is_file():
         raise ConfigError(
             f"unknown hardware preset {name!r}; allowed: {', '.join(preset_names())} "
             "or a path to a YAML file")
+    return path
+
+
+def _preset_data(name: str) -> dict[str, Any]:
+    path = preset_path(name)
     return _read_yaml_text(path.read_text(), str(path))
 
 
@@ -51,13 +57,8 @@ def _read_yaml_text(text: str, where: str) -> dict[str, Any]:
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+    """A new nested dict: ``base`` with ``over`` merged in (``over`` wins)."""
+    return merge_into(merge_into({}, base), over)
 
 
 def _resolve(data: dict[str, Any], where: str, depth: int = 0) -> dict[str, Any]:
@@ -111,11 +112,31 @@ def load_spec(source: str | Path | HardwareSpec = "bplight-16b",
         where = str(source)
     if overrides:
         over = parse_overrides(overrides) if isinstance(overrides, list) else overrides
+        _check_override_fields(over, _validate(data, where))
         data = _merge(data, over)
+    return _validate(data, where)
+
+
+def _validate(data: dict[str, Any], where: str) -> HardwareSpec:
     try:
         return HardwareSpec.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, where)) from None
+
+
+def _check_override_fields(over: dict[str, Any], base: HardwareSpec) -> None:
+    """ConfigError naming the nearest valid fields for an override of an unknown field."""
+    valid = base.model_dump()
+    paths = set(leaf_paths(valid))
+    prefixes = {p.rsplit(".", i)[0] for p in paths for i in range(p.count(".") + 1)}
+    for path in leaf_paths(over):
+        parts = path.split(".")
+        known = any(".".join(parts[:i]) in paths for i in range(1, len(parts) + 1))
+        if not known and path not in prefixes:
+            near = nearest_paths(valid, path)
+            hint = f"; did you mean {', '.join(near)}?" if near else \
+                "; see `bplight hardware show --yaml` for the fields"
+            raise ConfigError(f"--set {path}: unknown hardware field{hint}")
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -125,19 +146,17 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like field.path=value")
         key, raw = item.split("=", 1)
-        parts = [p for p in key.strip().split(".") if p]
-        if not parts:
+        path = ".".join(p for p in key.strip().split(".") if p)
+        if not path:
             raise ConfigError(f"override {item!r} names no field")
         try:
             value = yaml.safe_load(raw) if raw.strip() else raw
         except yaml.YAMLError:
             value = raw
-        node = out
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {item!r} conflicts with another override")
-        node[parts[-1]] = value
+        try:
+            set_path(out, path, value)
+        except KeyError:  # dotted.set_path met a value where a block is
+            raise ConfigError(f"override {item!r} conflicts with another override") from None
     return out
 
 

@@ -66,16 +66,37 @@ def _hint(name: str) -> str:
 
 
 def idx_path(folder: Path, file: RemoteFile) -> Path | None:
-    """Existing ``folder/<raw name>`` or ``folder/<raw name>.gz``, else None."""
-    for cand in (folder / file.raw_name, folder / (file.raw_name + ".gz")):
+    """Existing ``folder/<raw name>`` or ``folder/<raw name>.gz``, else None.
+
+    A path that exists but is not a readable regular file is returned too, so that the
+    reader reports what is wrong with it instead of calling it missing."""
+    cands = (folder / file.raw_name, folder / (file.raw_name + ".gz"))
+    for cand in cands:
         if cand.is_file():
+            return cand
+    for cand in cands:
+        if cand.exists() or cand.is_symlink():
             return cand
     return None
 
 
+def _read_bytes(path: Path, name: str) -> bytes:
+    """The bytes of a dataset file that is there; DatasetFormatError saying what is wrong
+    when it cannot be read (not a regular file, a dangling link, no permission)."""
+    if not path.exists():
+        problem = "is a link to a file that does not exist"
+    elif not path.is_file():
+        problem = "is not a regular file"
+    elif not os.access(path, os.R_OK):
+        problem = "cannot be read (permission denied)"
+    else:
+        return path.read_bytes()
+    raise DatasetFormatError(f"{path} {problem}; replace it: {_hint(name)}.")
+
+
 def _read_maybe_gzip(path: Path, name: str) -> bytes:
     """File bytes, decompressed when they start with the gzip magic."""
-    data = path.read_bytes()
+    data = _read_bytes(path, name)
     if data[:2] != _GZIP_MAGIC:
         return data
     try:
@@ -139,7 +160,7 @@ def _load_idx(spec: DatasetSpec, folder: Path, split: str) -> tuple[np.ndarray, 
     labels = read_idx(pl, 1, spec.name)
     if images.shape[0] != labels.shape[0]:
         raise DatasetFormatError(
-            f"{pi} holds {images.shape[0]} images but {pl} holds {labels.shape[0]} labels; "
+            f"{pl} holds {labels.shape[0]} labels but {pi} holds {images.shape[0]} images; "
             f"the counts must match, re-download them: {_hint(spec.name)}."
         )
     if labels.size and int(labels.max()) >= spec.num_classes:

@@ -46,13 +46,14 @@ from bplight.data.sources import (
     CIFAR10_FOLDER,
     ENV_MIRROR,
     ChecksumError,
-    DataError,
     DatasetNotFoundError,
     DatasetSpec,
     RemoteFile,
     dataset_info,
     resolve_root,
 )
+from bplight.errors import DataError
+from bplight.io import atomic_path
 
 __all__ = ["SOURCES", "add_data_parser", "fetch", "file_problem", "mirror_urls"]
 
@@ -128,11 +129,7 @@ def _install(
 
     ``label`` names the origin (URL or source file) in the checksum error.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(target) as tmp:  # the one atomic writer: a failure leaves no file
         write(tmp)
         problem = file_problem(tmp, file)
         if problem is not None:
@@ -140,10 +137,7 @@ def _install(
                 f"{label} failed its checksum: {problem}; it was not saved to {target.parent}, "
                 "so retry or pick another source/mirror."
             )
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600 files
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+        os.chmod(tmp, 0o666 & ~_umask())  # the temporary file is created 0600
     # Drop a stale alternate form (raw vs .gz) that the loader would otherwise prefer.
     for alt in (target.parent / file.raw_name, target.parent / (file.raw_name + ".gz")):
         if alt != target and alt.is_file() and file_problem(alt, file) is not None:
@@ -155,7 +149,7 @@ def _verified_idx(spec: DatasetSpec, folder: Path) -> bool:
     """Whether every IDX file of ``spec`` in ``folder`` passes its checksum."""
     for f in spec.files:
         p = idx_path(folder, f)
-        if p is None or file_problem(p, f) is not None:
+        if p is None or not p.is_file() or file_problem(p, f) is not None:
             return False
     return True
 
@@ -240,7 +234,7 @@ def _copy_idx(spec: DatasetSpec, src_dir: Path, dest: Path, origin: str) -> None
                 f"{origin} folder {src_dir} lacks {f.raw_name} (or {f.raw_name}.gz)."
             )
         existing = idx_path(dest, f)
-        if existing is not None and file_problem(existing, f) is None:
+        if existing is not None and existing.is_file() and file_problem(existing, f) is None:
             continue
         _install(dest / src.name, f, lambda tmp, s=src: shutil.copyfile(s, tmp), f"{src}")
 
@@ -377,32 +371,27 @@ def fetch(
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
+    name = dataset_info(args.name).name  # UnknownDatasetError names the allowed ones
     try:
-        path = fetch(
-            args.name, root=args.root, source=args.source, base_url=args.mirror,
-            progress=not args.quiet,
-        )
-    except (DataError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"{dataset_info(args.name).name}: ready in {path}")
+        path = fetch(name, root=args.root, source=args.source, base_url=args.mirror,
+                     progress=not args.quiet)
+    except PermissionError as exc:  # the data root (or a file in it) is not writable
+        raise DataError(f"cannot write {exc.filename}: permission denied; choose another "
+                        "--root or fix its permissions") from None
+    print(f"{name}: ready in {path}")
     return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    try:
-        root = resolve_root(args.root)
-        rows = [("dataset", "status", "location")]
-        for name in sources.DATASET_NAMES:
-            found = locate_dataset(name, root)
-            if found is None:
-                rows.append((name, "missing", f"run `bplight data fetch {name}`"))
-            else:
-                status = "present" if found[0] == "root" else found[0]
-                rows.append((name, status, str(found[1])))
-    except (DataError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    root = resolve_root(args.root)
+    rows = [("dataset", "status", "location")]
+    for name in sources.DATASET_NAMES:
+        found = locate_dataset(name, root)
+        if found is None:
+            rows.append((name, "missing", f"run `bplight data fetch {name}`"))
+        else:
+            status = "present" if found[0] == "root" else found[0]
+            rows.append((name, status, str(found[1])))
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     print(f"data root: {root}")
@@ -421,9 +410,7 @@ def add_data_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
     sub = parser.add_subparsers(dest="data_command", metavar="{fetch,list}")
 
     def no_action(args: argparse.Namespace) -> int:
-        parser.print_usage(sys.stderr)
-        print("error: choose an action: fetch or list.", file=sys.stderr)
-        return 2
+        parser.error("choose an action: fetch or list")
 
     parser.set_defaults(func=no_action)
     root_help = "data root (default: $BPLIGHT_DATA, else ~/.cache/bplight/data)"

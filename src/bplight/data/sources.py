@@ -29,6 +29,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bplight.errors import DataError
+
 __all__ = [
     "DATASETS",
     "DATASET_NAMES",
@@ -38,6 +40,7 @@ __all__ = [
     "DatasetNotFoundError",
     "DatasetSpec",
     "ChecksumError",
+    "UnknownDatasetError",
     "RemoteFile",
     "canonical_name",
     "dataset_dir",
@@ -55,20 +58,20 @@ DEFAULT_ROOT = Path("~/.cache/bplight/data")
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
-class DataError(Exception):
-    """Base class of the data errors; the message is one sentence meant for the user."""
-
-
-class DatasetNotFoundError(DataError, FileNotFoundError):
+class DatasetNotFoundError(DataError):
     """A dataset file (or a local source) is missing."""
 
 
-class DatasetFormatError(DataError, ValueError):
-    """A dataset file exists but is malformed."""
+class DatasetFormatError(DataError):
+    """A dataset file exists but is malformed (the message says what is wrong with it)."""
 
 
-class ChecksumError(DataError, ValueError):
+class ChecksumError(DataError):
     """A downloaded or copied file does not have the expected digest."""
+
+
+class UnknownDatasetError(DataError):
+    """A dataset name that is not in the catalogue."""
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,8 @@ def canonical_name(name: str) -> str:
     for spec in DATASETS.values():
         if key == spec.name or key in spec.aliases:
             return spec.name
-    raise ValueError(f"Unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}.")
+    raise UnknownDatasetError(
+        f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
 
 
 def dataset_info(name: str) -> DatasetSpec:

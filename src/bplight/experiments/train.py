@@ -5,9 +5,19 @@ schedule) unless ``--no-baseline``, and shows both test accuracies side by side.
 
 A run directory holds ``config.yaml`` (the resolved hardware description),
 ``args.json``, ``metrics.csv`` / ``metrics.json`` (one row per epoch and run) and
-``checkpoint-<run>.pt`` (written atomically after every good epoch). ``--resume DIR``
-continues an interrupted run. A NaN/inf loss stops the run with a clear message and
-keeps the last good checkpoint.
+``checkpoint-<run>.pt`` (written atomically after every good epoch). The data, the
+hardware description and the flags are checked before anything is written, and a new
+run directory appears complete (it is assembled under a temporary name and renamed).
+
+Learning rate: cosine annealing over the run's total epochs E, set at the start of each
+epoch e = 0..E-1 to ``lr * (1 + cos(pi * e / E)) / 2`` (the ``lr`` column of the metrics is
+the rate that epoch trained at). ``--resume DIR`` continues an interrupted run on the
+same curve; ``--resume DIR --epochs N`` with N above the epochs done extends it: the
+curve is recomputed for the new total N and training continues from the current epoch
+on it, exactly as a run started with ``--epochs N`` would have trained those epochs.
+Ctrl-C stops the run (exit 130), keeps the checkpoint of the last finished epoch and
+prints the ``--resume`` command. A NaN/inf loss stops the run (exit 3) and keeps the
+last good checkpoint.
 """
 
 from __future__ import annotations
@@ -18,9 +28,11 @@ import io
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +42,13 @@ import torch.nn.functional as F
 
 from bplight.config.loader import dump_spec, load_spec
 from bplight.config.spec import HardwareSpec
+from bplight.errors import InputError
+from bplight.experiments.common import json_line
+from bplight.io import atomic_path, atomic_write_json, atomic_write_text
 
 _DATASET_CLASSES = 10
+EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
 
 
 class TrainingDiverged(RuntimeError):
@@ -59,25 +76,16 @@ class TrainConfig:
     baseline: bool = True
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+def cosine_lr(base_lr: float, epoch: int, total_epochs: int) -> float:
+    """The learning rate of epoch ``epoch`` (0-based) of a run of ``total_epochs``:
+    ``base_lr * (1 + cos(pi * epoch / total_epochs)) / 2``."""
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(total_epochs, 1)))
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` through an in-memory buffer and an atomic rename."""
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    """``torch.save`` through the one atomic writer (temporary file, fsync, rename)."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -87,11 +95,15 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        from bplight.cli import UserError
-
-        raise UserError(f"--device {name} was asked for but no CUDA device is available; "
-                        "use --device cpu or auto")
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "cuda") or (index and not (kind == "cuda" and index.isdigit())):
+        raise InputError(f"--device {name!r} is not known; allowed: auto, cpu, cuda, cuda:N")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name} was asked for but no CUDA device is available; "
+                         "use --device cpu or auto")
+    if index and int(index) >= torch.cuda.device_count():
+        raise InputError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA "
+                         "device(s)")
     return torch.device(name)
 
 
@@ -138,23 +150,22 @@ def evaluate(model: nn.Module, loader, device: torch.device) -> tuple[float, flo
 def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
               loaders: tuple, device: torch.device, progress: bool = True,
               resume: bool = False) -> dict[str, Any]:
-    """Train one model (``tag`` = "hardware" or "fp32") and return its final metrics."""
+    """Train one model (``tag`` = "hardware" or "fp32") and return its final metrics.
+
+    Each epoch trains at :func:`cosine_lr` of the run's ``cfg.epochs``."""
     from tqdm import tqdm
 
     train_loader, test_loader = loaders
     model = build_run_model(cfg, spec, device)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
     ckpt_path = run_dir / f"checkpoint-{tag}.pt"
     history: list[dict[str, Any]] = []
     start_epoch = 0
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path)
         model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        sched.T_max = max(cfg.epochs, 1)  # an extended run anneals to its new end
+        opt.load_state_dict(state["optimizer"])  # momentum buffers; lr is set per epoch
         history = json.loads(state["history"])
         start_epoch = int(state["epoch"])
         torch.set_rng_state(state["torch_rng"])
@@ -168,6 +179,9 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
         torch.manual_seed(cfg.seed + 17)
     writer = getattr(model, "bplight_writer", None)
     for epoch in range(start_epoch, cfg.epochs):
+        lr = cosine_lr(cfg.lr, epoch, cfg.epochs)
+        for group in opt.param_groups:
+            group["lr"] = lr
         train_loader.set_epoch(epoch)
         model.train()
         t0 = time.perf_counter()
@@ -194,13 +208,11 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
             correct += int((out.argmax(1) == y).sum())
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
         bar.close()
-        sched.step()
         train_time = time.perf_counter() - t0
         test_loss, test_acc = evaluate(model, test_loader, device)
         row = {"run": tag, "epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
                "train_accuracy": correct / max(seen, 1), "test_loss": test_loss,
-               "test_accuracy": test_acc, "epoch_time_s": train_time,
-               "lr": opt.param_groups[0]["lr"]}
+               "test_accuracy": test_acc, "epoch_time_s": train_time, "lr": lr}
         if writer is not None:
             row["memristor_cell_writes"] = writer.cells_written
         history.append(row)
@@ -208,8 +220,8 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
             print(f"[{tag}] epoch {epoch + 1}/{cfg.epochs}  train loss {row['train_loss']:.4f}  "
                   f"test accuracy {test_acc:.4f}  ({train_time:.1f} s)", file=sys.stderr)
         state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                 "scheduler": sched.state_dict(), "epoch": epoch + 1,
-                 "history": json.dumps(history), "torch_rng": torch.get_rng_state()}
+                 "epoch": epoch + 1, "history": json.dumps(history),
+                 "torch_rng": torch.get_rng_state()}
         hw = getattr(model, "bplight_hw", None)
         if hw is not None:
             state["hw_rng"] = hw.get_state()
@@ -229,7 +241,7 @@ def _write_metrics(run_dir: Path, tag: str, history: list[dict[str, Any]]) -> No
     path = run_dir / "metrics.json"
     data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     data[tag] = history
-    atomic_write_text(path, json.dumps(data, indent=2))
+    atomic_write_json(path, data)
     rows = [r for runs in data.values() for r in runs]
     keys: list[str] = []
     for r in rows:
@@ -241,20 +253,62 @@ def _write_metrics(run_dir: Path, tag: str, history: list[dict[str, Any]]) -> No
     atomic_write_text(run_dir / "metrics.csv", buf.getvalue())
 
 
-def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
-                 progress: bool = True) -> dict[str, Any]:
-    """Train the hardware model (and the FP32 baseline) and return the summary."""
+def check_run_dir(run_dir: Path) -> None:
+    """InputError unless ``run_dir`` can become a new run: not a file, not below a
+    file, and not already holding a run."""
+    for p in (run_dir, *run_dir.parents):
+        if p.exists() and not p.is_dir():
+            raise InputError(f"--run-dir {run_dir}: {p} is a file, not a directory; choose "
+                             "another --run-dir")
+    if (run_dir / "args.json").exists():
+        raise InputError(f"--run-dir {run_dir} already holds a run; use --resume {run_dir} "
+                         "or another directory")
+
+
+def create_run_dir(run_dir: Path, cfg: TrainConfig, spec: HardwareSpec) -> None:
+    """Write ``config.yaml`` and ``args.json`` of a new run. A directory that does not exist
+    yet is assembled under a temporary name beside it and renamed into place, so it
+    either appears complete or not at all."""
+    args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
+    if run_dir.is_dir():
+        atomic_write_text(run_dir / "config.yaml", dump_spec(spec))
+        atomic_write_json(run_dir / "args.json", args)
+        return
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".tmp", dir=run_dir.parent))
+    try:
+        atomic_write_text(tmp / "config.yaml", dump_spec(spec))
+        atomic_write_json(tmp / "args.json", args)
+        os.rename(tmp, run_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def prepare(cfg: TrainConfig) -> tuple[HardwareSpec, torch.device, tuple]:
+    """Everything a run needs before it writes anything: the validated hardware
+    description, the device and the (train, test) loaders (which read and check the data
+    files). Raises a BplightError (config, input or data) with one sentence."""
     from bplight.data.datasets import make_loaders
 
     spec = load_spec(cfg.hardware, list(cfg.overrides))
     device = pick_device(cfg.device)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume or not (run_dir / "config.yaml").exists():
-        atomic_write_text(run_dir / "config.yaml", dump_spec(spec))
-        args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
-        atomic_write_text(run_dir / "args.json", json.dumps(args, indent=2))
     loaders = make_loaders(cfg.dataset, cfg.batch_size, root=cfg.data_root, subset=cfg.subset,
                            seed=cfg.seed, test_batch_size=1000, device=device)
+    return spec, device, loaders
+
+
+def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
+                 progress: bool = True,
+                 prepared: tuple[HardwareSpec, torch.device, tuple] | None = None
+                 ) -> dict[str, Any]:
+    """Train the hardware model (and the FP32 baseline) and return the summary.
+
+    Inputs are checked (:func:`prepare`, unless given as ``prepared``) before the run
+    directory is created or touched."""
+    spec, device, loaders = prepared if prepared is not None else prepare(cfg)
+    if not resume or not (run_dir / "config.yaml").exists():
+        create_run_dir(run_dir, cfg, spec)
     runs: list[tuple[str, HardwareSpec]] = [("hardware", spec)]
     if cfg.baseline and not spec.is_fp32:
         runs.append(("fp32", spec.replace(mode="fp32")))
@@ -262,21 +316,30 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
     t0 = time.perf_counter()
     for tag, s in runs:
         results[tag] = train_one(cfg, s, run_dir, tag, loaders, device, progress, resume)
+    fp32 = results.get("fp32", {}).get("test_accuracy")
     summary = {
         "test_accuracy": results["hardware"]["test_accuracy"],
-        "fp32_test_accuracy": results.get("fp32", {}).get("test_accuracy"),
+        "fp32_test_accuracy": fp32,
+        "accuracy_gap_pp": (None if fp32 is None else
+                            100.0 * (fp32 - results["hardware"]["test_accuracy"])),
         "hardware": spec.name, "mode": spec.mode, "model": cfg.model,
         "dataset": cfg.dataset, "epochs": cfg.epochs, "batch_size": cfg.batch_size,
         "seed": cfg.seed, "subset": cfg.subset, "device": str(device),
         "run_dir": str(run_dir), "wall_time_s": time.perf_counter() - t0,
     }
-    if summary["fp32_test_accuracy"] is not None:
-        summary["accuracy_gap_pp"] = 100.0 * (summary["fp32_test_accuracy"]
-                                              - summary["test_accuracy"])
     if "memristor" in results["hardware"]:
         summary["memristor"] = results["hardware"]["memristor"]
-    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
+    atomic_write_json(run_dir / "summary.json", summary)
     return summary
+
+
+NULL_REASONS = {
+    "fp32_test_accuracy": "no FP32 baseline was trained (--no-baseline, or the hardware "
+    "itself is fp32)",
+    "accuracy_gap_pp": "no FP32 baseline to compare with",
+    "subset": "the full dataset was used",
+}
+"""Why a summary field can be ``null`` (shown beside it in ``--json``)."""
 
 
 def _default_run_dir(cfg: TrainConfig) -> Path:
@@ -298,9 +361,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "or --set mode=exact (repeatable)")
     p.add_argument("--epochs", type=int, default=None,
                    help="epochs to train (default 3; with --resume: the run's own, or more "
-                   "to extend it)")
+                   "to extend it: the cosine schedule is recomputed for the new total and "
+                   "training continues from the current epoch on it)")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--lr", type=float, default=0.05,
+                   help="initial learning rate; epoch e of E trains at "
+                   "lr*(1+cos(pi*e/E))/2 (default 0.05)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
@@ -314,7 +380,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="do not train the FP32 baseline beside the hardware run")
     p.add_argument("--run-dir", default=None, help="where to write the run (default: runs/...)")
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
-                   help="continue the interrupted run in RUN_DIR")
+                   help="continue the run in RUN_DIR (interrupted, or finished: extend it "
+                   "with --epochs)")
     p.add_argument("--json", action="store_true",
                    help="print the final summary as one JSON object on the last stdout line")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -323,43 +390,61 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    from bplight.cli import UserError
+    from bplight.data.sources import canonical_name
     from bplight.models import MODEL_NAMES
 
     if args.model.lower() not in MODEL_NAMES:
-        raise UserError(f"--model {args.model!r} is not known; allowed: {', '.join(MODEL_NAMES)}")
-    from bplight.data.sources import canonical_name
-
-    try:
-        canonical_name(args.dataset)
-    except (KeyError, ValueError) as exc:
-        raise UserError(str(exc).strip("'\"")) from None
+        raise InputError(f"--model {args.model!r} is not known; allowed: "
+                         f"{', '.join(MODEL_NAMES)}")
+    canonical_name(args.dataset)  # UnknownDatasetError names the allowed ones
     for flag, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
         if value < low:
-            raise UserError(f"{flag} must be >= {low}, got {value}")
+            raise InputError(f"{flag} must be >= {low}, got {value}")
     if not (args.lr > 0 and math.isfinite(args.lr)):
-        raise UserError(f"--lr must be a positive number, got {args.lr}")
+        raise InputError(f"--lr must be a positive number, got {args.lr}")
     if args.subset is not None and args.subset < 1:
-        raise UserError(f"--subset must be >= 1, got {args.subset}")
-    if args.width <= 0:
-        raise UserError(f"--width must be > 0, got {args.width}")
+        raise InputError(f"--subset must be >= 1, got {args.subset}")
+    if not (args.width > 0 and math.isfinite(args.width)):
+        raise InputError(f"--width must be > 0, got {args.width}")
+
+
+def _epochs_done(run_dir: Path) -> int:
+    """Epochs the run in ``run_dir`` has finished (its hardware run's metrics)."""
+    path = run_dir / "metrics.json"
+    if not path.exists():
+        return 0
+    rows = json.loads(path.read_text()).get("hardware", [])
+    return max((int(r["epoch"]) for r in rows), default=0)
+
+
+def _resume_config(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
+    run_dir = Path(args.resume)
+    if not (run_dir / "args.json").is_file():
+        raise InputError(f"--resume {run_dir} holds no run (args.json missing)")
+    try:
+        saved = json.loads((run_dir / "args.json").read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--resume {run_dir}: args.json is not valid JSON (line "
+                         f"{exc.lineno}); restore it or start a new run") from None
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(saved) - known) if isinstance(saved, dict) else ["(not an object)"]
+    if unknown:
+        raise InputError(f"--resume {run_dir}: args.json has unknown entries "
+                         f"{', '.join(unknown)}; it was not written by this version")
+    saved["overrides"] = tuple(saved.get("overrides", ()))
+    cfg = TrainConfig(**saved)
+    if args.epochs is not None:
+        done = _epochs_done(run_dir)
+        if args.epochs < max(done, 1):
+            raise InputError(f"--epochs {args.epochs} is below the {done} epoch(s) the run in "
+                             f"{run_dir} has finished; give more to extend it")
+        cfg.epochs = args.epochs
+    return cfg, run_dir
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from bplight.cli import UserError
-    from bplight.data.sources import DataError
-
     if args.resume:
-        run_dir = Path(args.resume)
-        if not (run_dir / "args.json").exists():
-            raise UserError(f"--resume {run_dir} holds no run (args.json missing)")
-        saved = json.loads((run_dir / "args.json").read_text())
-        saved["overrides"] = tuple(saved.get("overrides", ()))
-        cfg = TrainConfig(**saved)
-        if args.epochs is not None:
-            if args.epochs < 1:
-                raise UserError(f"--epochs must be >= 1, got {args.epochs}")
-            cfg.epochs = args.epochs
+        cfg, run_dir = _resume_config(args)
     else:
         if args.epochs is None:
             args.epochs = 3
@@ -372,21 +457,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           data_root=args.data_root, device=args.device,
                           baseline=not args.no_baseline)
         run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(cfg)
-        load_spec(cfg.hardware, list(cfg.overrides))  # validate before touching the disk
-        if run_dir.exists() and (run_dir / "args.json").exists():
-            raise UserError(f"--run-dir {run_dir} already holds a run; use --resume {run_dir} "
-                            "or another directory")
+        check_run_dir(run_dir)
+    prepared = prepare(cfg)  # data, hardware and device checked before writing anything
     try:
-        summary = run_training(cfg, run_dir, resume=bool(args.resume), progress=not args.quiet)
+        summary = run_training(cfg, run_dir, resume=bool(args.resume),
+                               progress=not args.quiet, prepared=prepared)
     except TrainingDiverged as exc:
         print(f"bplight train: {exc}", file=sys.stderr)
-        return 3
-    except DataError as exc:
-        raise UserError(str(exc)) from None
+        return EXIT_DIVERGED
+    except KeyboardInterrupt:
+        print(_interrupted_message(run_dir), file=sys.stderr)
+        return EXIT_INTERRUPTED
     _print_summary(summary)
     if args.json:
-        print(json.dumps(summary))
+        print(json_line(summary, NULL_REASONS))
     return 0
+
+
+def _interrupted_message(run_dir: Path) -> str:
+    if not (run_dir / "args.json").exists():
+        return "bplight train: interrupted before the run started; nothing was written"
+    done = _epochs_done(run_dir)
+    kept = (f"the checkpoint after epoch {done} is kept" if done else
+            "no epoch had finished, so no checkpoint was written yet")
+    return (f"bplight train: interrupted; {kept}; continue with: "
+            f"bplight train --resume {run_dir}")
 
 
 def _print_summary(s: dict[str, Any]) -> None:
