@@ -24,6 +24,7 @@ issues in each phase; both engines call it.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -227,14 +228,26 @@ def plan(gemm: GemmShape, spec: HardwareSpec) -> Mapping:
     """Map ``gemm`` onto the chip described by ``spec`` (the product config of its phase):
     :func:`plan_arrays` for one GEMM, with plain Python values."""
     p = spec.product(gemm.phase)
-    arr = plan_arrays(
-        gemm.m, gemm.k, gemm.n, groups=gemm.groups, input_signed=gemm.input_signed,
-        fold_adds=gemm.fold_adds, analog=p.analog and not spec.is_fp32,
-        input_bits=p.input_bits or 0, weight_bits=p.weight_bits or 0,
-        dac_bits=p.dac_bits, ring_bits=p.ring_bits, adc_bits=p.adc_bits or 0,
-        adc_range=p.adc_range, offset_inputs=p.signed_inputs == "offset",
-        chunk=spec.photonics.wavelengths_per_bank)
-    values: dict[str, Any] = {"gemm": gemm}
+    values = _plan_values(
+        gemm.m, gemm.k, gemm.n, gemm.groups, gemm.input_signed, gemm.fold_adds,
+        p.analog and not spec.is_fp32, p.input_bits or 0, p.weight_bits or 0, p.dac_bits,
+        p.ring_bits, p.adc_bits or 0, p.adc_range, p.signed_inputs == "offset",
+        spec.photonics.wavelengths_per_bank)
+    return Mapping(gemm=gemm, **values)
+
+
+# Memoised: one numpy evaluation costs ~0.1 ms, and the link budget and the numerics ask
+# for the same few GEMM/product combinations over and over (a sweep: 3 per design).
+@functools.lru_cache(maxsize=4096)
+def _plan_values(m: int, k: int, n: int, groups: int, signed: bool, fold: int, analog: bool,
+                 input_bits: int, weight_bits: int, dac_bits: int, ring_bits: int,
+                 adc_bits: int, adc_range: float, offset_inputs: bool, chunk: int
+                 ) -> dict[str, Any]:
+    arr = plan_arrays(m, k, n, groups=groups, input_signed=signed, fold_adds=fold,
+                      analog=analog, input_bits=input_bits, weight_bits=weight_bits,
+                      dac_bits=dac_bits, ring_bits=ring_bits, adc_bits=adc_bits,
+                      adc_range=adc_range, offset_inputs=offset_inputs, chunk=chunk)
+    values: dict[str, Any] = {}
     for name in _INT_FIELDS:
         values[name] = int(getattr(arr, name))
     for name in _BOOL_FIELDS:
@@ -244,7 +257,7 @@ def plan(gemm: GemmShape, spec: HardwareSpec) -> Mapping:
     for name in _BITS_FIELDS:
         v = int(getattr(arr, name))
         values[name] = v if v > 0 else None
-    return Mapping(**values)
+    return values
 
 
 def cells_per_weight(weight_bits: Any, cell_bits: Any) -> Any:

@@ -535,39 +535,40 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
                         DigitalOps.from_workload(workload), batch, train, laser_w,
                         write_fraction)
 
-    def row_energy(dyn: dict[str, np.ndarray], i: int, share: np.ndarray | None
-                   ) -> dict[str, float]:
-        out = {k: 0.0 for k in ENERGY_COMPONENTS}
-        for k, v in dyn.items():
-            out[k] += _f(v[i])
-        if share is not None:
-            for k, v in r.static_energy.items():
-                out[k] += _f(v * share[i])
+    def row_energies(dyn: dict[str, np.ndarray], share: np.ndarray) -> list[dict[str, float]]:
+        """Energy by component of each row: its dynamic energy + its static share."""
+        n = share.shape[0]
+        out = [{k: 0.0 for k in ENERGY_COMPONENTS} for _ in range(n)]
+        cols = [(k, v) for k, v in dyn.items()]
+        cols += [(k, v * share) for k, v in r.static_energy.items()]
+        for k, v in cols:
+            for row, x in zip(out, np.reshape(v, (n, -1))[:, 0].tolist(), strict=True):
+                row[k] += x
         return out
 
     rows: list[PhaseCost] = []
-    for i, g in enumerate(gemms):
-        en = row_energy(r.gemm_energy, i, r.gemm_static_share)
-        rows.append(PhaseCost(g.layer, g.phase, g.macs, _f(r.gemm_time[i]),
-                              sum(en.values()), en))
+    times = np.reshape(r.gemm_time, (len(gemms), -1))[:, 0].tolist()
+    for g, t, en in zip(gemms, times, row_energies(r.gemm_energy, r.gemm_static_share),
+                        strict=True):
+        rows.append(PhaseCost(g.layer, g.phase, g.macs, t, sum(en.values()), en))
+    per_pass = 2.0 if train else 1.0  # training: once forward, once backward
     for j, op in enumerate(workload.digital_ops):
         for ph in (("forward", "error") if train else ("forward",)):
-            e_op = _f(r.op_energy[j]) / (2.0 if train else 1.0)
+            e_op = _f(r.op_energy[j]) / per_pass
             en = {k: 0.0 for k in ENERGY_COMPONENTS}
             en["digital"] = e_op
-            rows.append(PhaseCost(op.name, ph, 0,
-                                  _f(r.op_time[j]) / (2.0 if train else 1.0),
-                                  e_op, en))
+            rows.append(PhaseCost(op.name, ph, 0, _f(r.op_time[j]) / per_pass, e_op, en))
     if train:
-        for i, layer in enumerate(workload.layers):
-            en = row_energy(r.update_energy, i, r.update_static_share)
-            rows.append(PhaseCost(layer.name, "update", 0, _f(r.update_time[i]),
-                                  sum(en.values()), en))
+        times = np.reshape(r.update_time, (len(workload.layers), -1))[:, 0].tolist()
+        energies = row_energies(r.update_energy, r.update_static_share)
+        for layer, t, en in zip(workload.layers, times, energies, strict=True):
+            rows.append(PhaseCost(layer.name, "update", 0, t, sum(en.values()), en))
 
     energy_by_comp = {k: _f(v) for k, v in r.energy_by_component.items()}
     assumptions = list(ASSUMPTIONS)
-    assumptions.append(_write_assumption(spec, write_fraction,
-                                         _f(r.counts["memristor_write_fraction"])))
+    if train:
+        assumptions.append(_write_assumption(spec, write_fraction,
+                                             _f(r.counts["memristor_write_fraction"])))
     frac = _f(r.counts["weights_in_dram_fraction"])
     if frac > 0:
         assumptions.append(f"{frac:.1%} of the weights do not fit the memristor arrays "
