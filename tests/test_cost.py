@@ -455,3 +455,26 @@ def test_sweep_over_the_write_policy_agrees_with_estimate(ref, lenet) -> None:
         assert s.latency_s[i] == pytest.approx(r.latency_s, rel=1e-12)
         assert s.energy_by_component_j["memristor_write"][i] == pytest.approx(
             r.energy_by_component_j["memristor_write"], rel=1e-12)
+
+
+def test_sweep_takes_unquantized_settings(ref, lenet) -> None:
+    """None (an ideal readout, an unquantized operand) among swept values."""
+    params = {"forward.adc_bits": np.asarray([None, 6, None, 8], dtype=object),
+              "weight_grad.input_bits": np.asarray([8, None, 16, None], dtype=object)}
+    s = sweep(lenet, ref, "train", 4, params)
+    checked = []
+    for i in range(4):
+        spec = load_spec(ref, overrides={
+            "forward": {"adc_bits": params["forward.adc_bits"][i]},
+            "weight_grad": {"input_bits": params["weight_grad.input_bits"][i]}})
+        try:
+            r = estimate(lenet, spec, "train", 4)
+        except LinkBudgetError:  # an exact (ideal) read may be beyond the laser
+            assert not s.feasible[i]
+            continue
+        checked.append(i)
+        assert s.feasible[i]
+        assert s.energy_j[i] == pytest.approx(r.energy_j, rel=1e-12)
+        assert s.latency_s[i] == pytest.approx(r.latency_s, rel=1e-12)
+        assert s.area_mm2[i] == pytest.approx(r.area_mm2, rel=1e-12)
+    assert 0 in checked and 2 in checked  # ideal readouts, costed (1, 3: infeasible)

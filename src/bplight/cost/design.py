@@ -51,8 +51,6 @@ def optional_bits(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values)
     if values.dtype != object:
         return values
-    if values.ndim and values.strides == (0,):  # a broadcast base value: convert it once
-        return np.full(values.shape, 0 if values.flat[0] is None else values.flat[0])
     return np.asarray([0 if v is None else v for v in values.reshape(-1)]).reshape(
         values.shape)
 

