@@ -16,10 +16,13 @@ two passes (positive and negative parts; the default, ``two_pass``) or an offset
 encoding (``offset``: add 2^(b-1), subtract a correction computed digitally, one
 extra magnitude bit). Non-negative operands (post-ReLU activations) take one pass.
 
-:func:`plan` turns a GEMM shape and a :class:`~bplight.config.HardwareSpec` into a
-:class:`Mapping`. The numerical engine slices and chunks by it; the cost engine counts
-actions from it. :func:`layer_gemms` defines, once, which GEMMs a conv/linear layer
-issues in each phase; both engines call it.
+:func:`plan_arrays` holds the formulas, once, over numpy arrays (many GEMMs and design
+points at a time: the cost engine's :func:`~bplight.cost.estimate` and
+:func:`~bplight.cost.sweep`); :func:`plan` is its one-GEMM case, turning a GEMM shape and
+a :class:`~bplight.config.HardwareSpec` into a :class:`Mapping` of plain Python values,
+which the numerical engine slices and chunks by. A grouped GEMM (``groups`` > 1) counts
+all its groups. :func:`layer_gemms` defines, once, which GEMMs a conv/linear layer issues
+in each phase; both engines call it.
 """
 
 from __future__ import annotations
