@@ -279,3 +279,18 @@ def test_a_new_input_kind_plugs_in_with_its_section(tmp_path: Path, monkeypatch)
     assert "2 points" in page.visible
     with pytest.raises(ValueError, match="already registered"):
         register(kind)
+
+
+def test_a_run_stopped_by_a_non_finite_loss_still_renders(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["hardware"][-1].update(train_loss=None, test_loss=None, test_accuracy=None)
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    summary = json.loads((run / "summary.json").read_text())
+    summary.update(test_accuracy=None, accuracy_gap_pp=None)
+    (run / "summary.json").write_text(json.dumps(summary))
+    out = tmp_path / "r.html"
+    assert report.write_report([run], out) == []
+    page = Page(out.read_text(encoding="utf-8"))
+    assert "the run ended without a finite test accuracy" in page.visible
+    assert len(page.images) == 2

@@ -245,6 +245,12 @@ def run_title(item: Loaded) -> str:
     return f"{model} on {dataset} through {s.get('hardware', '?')}"
 
 
+def _finite(v: float | None) -> float:
+    """A metric as a float; ``null`` (a non-finite value in strict JSON) as NaN, which
+    the plots leave as a gap."""
+    return float("nan") if v is None else float(v)
+
+
 def _curves_figure(item: Loaded) -> Any:
     fig, (a, b) = _figure(9.5, 3.6, 2)
     styles = {"hardware": ("#c0392b", "o-"), "fp32": ("#2c3e50", "s--")}
@@ -252,10 +258,12 @@ def _curves_figure(item: Loaded) -> Any:
         color, style = styles.get(run, (None, "^-"))
         label = "FP32 (PyTorch)" if run == "fp32" else f"{run} (chip model)"
         ep = [r["epoch"] for r in rows]
-        a.plot(ep, [r["train_loss"] for r in rows], style, color=color, label=f"{label}, train")
-        a.plot(ep, [r["test_loss"] for r in rows], style, color=color, alpha=0.45,
+        a.plot(ep, [_finite(r["train_loss"]) for r in rows], style, color=color,
+               label=f"{label}, train")
+        a.plot(ep, [_finite(r["test_loss"]) for r in rows], style, color=color, alpha=0.45,
                label=f"{label}, test")
-        b.plot(ep, [100 * r["test_accuracy"] for r in rows], style, color=color, label=label)
+        b.plot(ep, [100 * _finite(r["test_accuracy"]) for r in rows], style, color=color,
+               label=label)
     a.set_xlabel("epoch")
     a.set_ylabel("cross-entropy loss (nats)")
     a.set_title("loss", fontsize=10)
@@ -351,6 +359,10 @@ def run_sentences(page: Page) -> list[str]:
         s = item.data["summary"]
         if not s:
             out.append(f"{e(run_title(item))}: the run has not finished (no summary.json).")
+            continue
+        if s["test_accuracy"] is None:
+            out.append(f"{e(run_title(item))}: the run ended without a finite test accuracy "
+                       "(see its metrics).")
             continue
         subset = f" on a {s['subset']}-image subset" if s.get("subset") else ""
         text = (f"{e(run_title(item))} ({e(s.get('mode', ''))} mode), trained for "
