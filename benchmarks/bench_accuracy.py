@@ -13,6 +13,7 @@ Writes ``accuracy.json`` (read by ``bplight reproduce --accuracy-json``),
 
     python benchmarks/bench_accuracy.py            # full run, ~20-30 min on 2 CPU cores
     python benchmarks/bench_accuracy.py --quick    # smoke run on small subsets
+    python benchmarks/bench_accuracy.py --markdown-from docs/accuracy/accuracy.json
 
 Each training run is cached in ``OUT/runs/TAG`` under a key of the code (a hash of every
 file of the ``bplight`` package) and the run's arguments: a rerun after a code change or
@@ -170,7 +171,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small subsets, for a smoke run")
     ap.add_argument("--fresh", action="store_true",
                     help="retrain every run even where the cache matches code and arguments")
+    ap.add_argument("--markdown-from", metavar="JSON", default=None,
+                    help="train nothing: rewrite accuracy.md next to this accuracy.json from "
+                    "it (scripts/regenerate-docs does this for docs/accuracy/)")
     args = ap.parse_args()
+    if args.markdown_from:
+        src = Path(args.markdown_from)
+        atomic_write_text(src.with_name("accuracy.md"), _markdown(json.loads(src.read_text())))
+        print(f"wrote {src.with_name('accuracy.md')}")
+        return
     global _FRESH
     _FRESH = args.fresh
     torch.set_num_threads(2)

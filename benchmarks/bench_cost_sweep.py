@@ -48,6 +48,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=20000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", default=None, metavar="PATH",
+                    help="also write the results to this file (scripts/run-benchmarks)")
     args = ap.parse_args()
 
     spec = load_spec("bplight-16b")
@@ -98,6 +100,14 @@ def main() -> None:
     print(f"  sweep vs estimate at 5 points: max relative difference {worst:.1e}")
     target = 10_000
     print(f"target >= {target:,} points/s: {'met' if args.points / best >= target else 'MISSED'}")
+    if args.json:
+        from bplight.io import atomic_write_json
+
+        atomic_write_json(args.json, {
+            "workload": work.name, "points": args.points, "repeat": args.repeat,
+            "estimate_s": single, "cold_s": cold, "warm_s": best,
+            "cold_points_per_s": args.points / cold, "warm_points_per_s": args.points / best,
+            "feasible_fraction": float(res.feasible.mean()), "max_rel_diff": worst})
 
 
 if __name__ == "__main__":
