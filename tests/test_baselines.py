@@ -24,6 +24,7 @@ from bplight.baselines import holylight as holylight_mod
 from bplight.baselines import isaac as isaac_mod
 from bplight.baselines import pipelayer as pipelayer_mod
 from bplight.baselines.base import NO_SLOWDOWN, ONE_PASS
+from bplight.errors import BplightError
 from bplight.mapping import LayerShape, layer_gemms
 
 
@@ -212,7 +213,7 @@ def test_inference_only_refuses_training(name: str) -> None:
         b.estimate(TinyWorkload(), "train", 8)
     msg = str(info.value)
     assert name in msg and "cannot train" in msg
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, BplightError) and not isinstance(info.value, ValueError)
     assert b.estimate(TinyWorkload(), "infer", 8).energy_j > 0
 
 
@@ -238,7 +239,7 @@ def test_bad_inputs() -> None:
         b.estimate(TinyWorkload(), "fly", 1)
     with pytest.raises(ValueError, match="batch"):
         b.estimate(TinyWorkload(), "infer", 0)
-    with pytest.raises(KeyError, match="allowed"):
+    with pytest.raises(BplightError, match="allowed"):
         get_baseline("tpu")
     with pytest.raises(ValueError, match="utilisation"):
         gpu_mod.gtx1080(utilisation=1.5)

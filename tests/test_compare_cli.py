@@ -38,7 +38,9 @@ def test_compare_json_train(capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("isaac", "holylight", "deap", "crosslight"):
         entry = bases[name]
         assert all(entry[f] is None for f in FIELDS)
+        assert all("cannot run this phase" in entry[f"{f}_reason"] for f in FIELDS)
         assert "inference only" in entry["reason"]
+    assert "NaN" not in out and "Infinity" not in out
     for name in ("gtx1080", "p100", "dadiannao", "pipelayer"):
         entry = bases[name]
         assert entry["reason"] is None
@@ -104,6 +106,30 @@ def test_sensitivity_writes_png_and_table(tmp_path: Path,
                   "wall-plug"):
         assert label in md and label in csv_text
     assert csv_text.splitlines()[0].startswith("rank,parameter")
+
+
+def test_sensitivity_json_is_strict_with_reasons(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "sensitivity", "--model", "lenet5", "--batch", "8",
+                             "--out", str(tmp_path), "--json",
+                             "--set", "laser.max_power_per_wavelength_w=0.0012")
+    assert code == 0, err
+    line = out.strip().splitlines()[-1]
+    assert "NaN" not in line and "Infinity" not in line
+    data = json.loads(line)
+    assert data["baseline"] == "pipelayer" and data["phase"] == "train"
+    assert data["reference"]["speedup"] > 0
+    rows = data["parameters"]
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    assert {"wavelengths", "modulation_rate", "adc_energy"} <= {r["key"] for r in rows}
+    for r in rows:
+        for key in ("speedup_low", "speedup_high", "energy_saving_low", "energy_saving_high"):
+            assert r[key] is None or r[key] > 0
+            if r[key] is None:
+                assert r[f"{key}_reason"]
+    assert any(r["speedup_high"] is None and "rejected: " in r["speedup_high_reason"]
+               for r in rows)  # 1.2 mW lasers cannot feed 32 wavelengths
+    assert data["outputs"]["csv"].endswith("sensitivity.csv")
 
 
 def test_sensitivity_rejects_inference_only_baseline(

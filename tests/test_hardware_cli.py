@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from bplight.cli import main
+from bplight.config import load_spec
+from bplight.config.dotted import leaf_paths
 from bplight.report.demo import build_report, last_json
 from bplight.report.demo import main as report_main
 
@@ -61,3 +63,52 @@ def test_demo_report_from_run_outputs(tmp_path: Path) -> None:
     assert (tmp_path / "training.png").stat().st_size > 1000
     assert report_main([str(tmp_path)]) == 0
     assert (tmp_path / "report.md").read_text() == text
+
+
+def test_hardware_show_sources_keeps_the_presets_citations(capsys) -> None:
+    assert main(["hardware", "show", "bplight-16b", "--sources", "--set",
+                 "forward.adc_bits=7"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "docs/sources.md" in lines[0]
+    by_field = {ln.split(" = ")[0]: ln for ln in lines[1:]}
+    assert by_field["photonics.ring_q"].endswith("# CrossLight [preset bplight-16b]")
+    assert "8000" in by_field["photonics.ring_q"]
+    # continued comment lines are joined; the alias `error: *product` keeps the citations
+    ring_bits = by_field["forward.ring_bits"]
+    assert "(AQ)" in ring_bits and "unreachable" in ring_bits
+    assert "paper abstract" in by_field["error.input_bits"]
+    assert "set on the command line [--set]" in by_field["forward.adc_bits"]
+    assert "[schema]" in by_field["components.adc_energy_8b_j"]  # Field description
+    assert "ISAAC" in by_field["components.adc_energy_8b_j"]
+
+
+def test_hardware_show_sources_json_and_inheritance(capsys) -> None:
+    assert main(["hardware", "show", "ideal", "--sources", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    fields = data["fields"]
+    ring = fields["photonics.ring_q"]
+    assert ring == {"value": 8000.0, "source": "CrossLight", "origin": "preset bplight-16b"}
+    # ideal sets input_bits to null without a comment: the base's citation no longer applies
+    assert fields["forward.input_bits"]["value"] is None
+    assert fields["forward.input_bits"]["origin"] == "schema"
+    assert set(fields) == set(leaf_paths(load_spec("ideal").model_dump()))
+
+
+def test_hardware_show_json_is_strict(capsys) -> None:
+    assert main(["hardware", "show", "ideal", "--json"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    info = json.loads(line)
+    assert "NaN" not in line and "Infinity" not in line
+    if info["link_budget"]["target_snr_db"] is None:
+        assert info["link_budget"]["target_snr_db_reason"]
+
+
+def test_hardware_argparse_error_is_one_sentence(capsys) -> None:
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        main(["hardware", "show", "--bogus"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("bplight hardware show: error: unrecognized arguments: --bogus; "
+                   "see bplight hardware show --help")

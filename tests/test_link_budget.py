@@ -103,8 +103,11 @@ def test_power_above_maximum_is_infeasible():
     assert f"{need:.1f} dBm" in b.reason and "-3.0 dBm maximum" in b.reason
     assert b.laser_power_per_wavelength_w == pytest.approx(dbm_to_watt(-3.0))
     assert b.snr_db < link_budget(REF).snr_db
-    with pytest.raises(LinkBudgetError, match="maximum"):
+    with pytest.raises(LinkBudgetError, match="maximum") as info:
         check_link_budget(spec)
+    from bplight.errors import InfeasibleDesignError
+
+    assert isinstance(info.value, InfeasibleDesignError) and not isinstance(info.value, ValueError)
 
 
 def test_configured_power():

@@ -116,8 +116,9 @@ def format_si(value: float | None, unit: str, digits: int = 3) -> str:
         return "n/a"
     if value == 0:
         return f"0 {unit}".rstrip()
+    round_up = 1.0 - 0.5 * 10.0 ** -digits  # 999.95 µ rounds to "1e+03 µ": show 1 m
     for scale, prefix in _SI_PREFIXES:
-        if abs(value) >= scale:
+        if abs(value) >= scale * round_up:
             return f"{value / scale:.{digits}g} {prefix}{unit}".rstrip()
     scale, prefix = _SI_PREFIXES[-1]
     return f"{value / scale:.{digits}g} {prefix}{unit}".rstrip()

@@ -28,9 +28,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from bplight.cost.report import CostReport, PhaseCost
-
-MODES = ("train", "infer")
-"""Modes a baseline may be asked for."""
+from bplight.errors import BplightError
+from bplight.workload import MODES  # the modes a baseline may be asked for
 
 TARGET_BITS = 16
 """Operand resolution every design is compared at: the paper's 16 bits (BPLight-CNN
@@ -39,7 +38,7 @@ abstract, arXiv:2102.10140)."""
 FigureKind = Literal["published", "derived", "assumption"]
 
 
-class TrainingNotSupported(ValueError):
+class TrainingNotSupported(BplightError):
     """A training estimate was asked of an inference-only accelerator."""
 
     def __init__(self, baseline: str, reason: str) -> None:

@@ -10,6 +10,7 @@ from bplight.baselines.gpu import gtx1080, p100
 from bplight.baselines.holylight import holylight
 from bplight.baselines.isaac import isaac
 from bplight.baselines.pipelayer import pipelayer
+from bplight.errors import InputError
 
 BASELINES: dict[str, Baseline] = {
     b.name: b
@@ -35,7 +36,7 @@ def get_baseline(name: str) -> Baseline:
                "isaacce": "isaac"}
     key = aliases.get(key, key)
     if key not in BASELINES:
-        raise KeyError(f"unknown baseline {name!r}; allowed: {', '.join(BASELINES)}")
+        raise InputError(f"unknown baseline {name!r}; allowed: {', '.join(BASELINES)}")
     return BASELINES[key]
 
 

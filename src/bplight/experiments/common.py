@@ -58,8 +58,8 @@ def builtin_input(model: str, text: str | None) -> tuple[int, int, int]:
         return DEFAULT_INPUT[key]
     shape = parse_input(text)
     if len(shape) != 3 or shape[1] != shape[2]:
-        raise InputError(f"--input {text!r}: the built-in models take a square CxSxS input, "
-                         "e.g. 3x32x32")
+        raise InputError(f"--input {text!r}: the built-in models take a CxHxW input with "
+                         "H = W, e.g. 3x32x32")
     if key == "lenet5" and shape[1] not in _LENET_SIZES:
         raise InputError(f"--input {text!r}: lenet5 takes 28x28 or 32x32 images, "
                          f"not {shape[1]}x{shape[2]}")

@@ -21,10 +21,7 @@ Python API: :func:`build_workload`, :func:`compare`, :func:`ratios`,
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,14 +34,14 @@ from bplight.baselines import (
     get_baseline,
 )
 from bplight.cost.report import CostReport
+from bplight.errors import InputError
+from bplight.experiments.common import DEFAULT_INPUT, build_workload, check_batch, json_line
+from bplight.io import atomic_path
+from bplight.models import MODEL_NAMES as MODEL_CHOICES
+from bplight.units import format_si
 
-MODEL_CHOICES = ("lenet5", "vgg8", "vgg11", "vgg16")
-DEFAULT_INPUT: dict[str, tuple[int, int, int]] = {
-    "lenet5": (1, 32, 32),   # LeNet-5 as published (32x32; REFERENCE-PARAMETERS: 416.5 k MACs)
-    "vgg8": (3, 32, 32),     # CIFAR-10 sized
-    "vgg11": (3, 32, 32),    # CIFAR-10 sized
-    "vgg16": (3, 224, 224),  # ImageNet VGG-16 (15.47 G MACs), as ISAAC/PipeLayer evaluate
-}
+__all__ = ["DEFAULT_INPUT", "MODEL_CHOICES", "build_workload"]  # and the functions below
+
 DEFAULT_BATCH = 64
 """Images per estimate: PipeLayer's training batch example (64); the same stream of 64
 images for inference so that pipelined designs reach steady state (assumption)."""
@@ -59,35 +56,6 @@ METRIC_LABELS = {
 
 
 # --- workload and photonic estimate --------------------------------------------------------
-
-def parse_input_shape(text: str) -> tuple[int, int, int]:
-    """``"3x32x32"`` -> (3, 32, 32); raises ValueError with one sentence otherwise."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        dims = ()
-    if len(dims) != 3 or min(dims) < 1 or max(dims) > 4096:
-        raise ValueError(f"--input {text!r} must look like CxHxW with integers 1..4096, "
-                         "e.g. 3x32x32")
-    return dims  # type: ignore[return-value]
-
-
-def build_workload(model: str, input_shape: Sequence[int] | None = None) -> Any:
-    """The built-in ``model`` (lenet5, vgg8, vgg11, vgg16) on ``input_shape`` (C, H, W) as a
-    :class:`bplight.workload.Workload` (10 classes below 224 px, 1000 from 224 px)."""
-    from bplight.workload import Workload
-
-    key = model.strip().lower().replace("-", "").replace("_", "")
-    if key not in MODEL_CHOICES:
-        raise ValueError(f"--model {model!r} is not a built-in model; allowed: "
-                         f"{', '.join(MODEL_CHOICES)}")
-    shape = tuple(input_shape) if input_shape is not None else DEFAULT_INPUT[key]
-    if shape[1] != shape[2]:
-        raise ValueError(f"--input {'x'.join(map(str, shape))} must be square (H = W) for "
-                         "the built-in models")
-    return Workload.from_name(key, shape)
-
 
 def photonic_estimate(workload: Any, spec: Any, mode: str, batch: int) -> CostReport:
     """The cost engine's report for ``workload`` on ``spec``."""
@@ -121,8 +89,7 @@ class Comparison:
         out: dict[str, Any] = {m: _finite(self.metric(m)) for m in METRICS}
         out["reason"] = self.reason
         out["title"] = self.title
-        out["baseline_summary"] = (None if self.report is None
-                                   else _json_safe(self.report.summary()))
+        out["baseline_summary"] = None if self.report is None else self.report.summary()
         out["assumptions"] = list(self.assumptions)
         out["sources"] = list(self.sources)
         return out
@@ -132,16 +99,6 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return _finite(obj)
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
-
-
 def _div(a: float, b: float) -> float | None:
     return a / b if b > 0 and a > 0 else None
 
@@ -149,8 +106,8 @@ def _div(a: float, b: float) -> float | None:
 def ratios(photonic: CostReport, base: CostReport) -> dict[str, float | None]:
     """The four ratios of BPLight-CNN (``photonic``) over ``base``; both must count the
     same operations."""
-    if photonic.macs != base.macs:
-        raise ValueError(f"op counts differ: {photonic.design} {photonic.macs} MACs vs "
+    if photonic.macs != base.macs:  # a bug: both sides cost the same Workload.gemms
+        raise AssertionError(f"op counts differ: {photonic.design} {photonic.macs} MACs vs "
                          f"{base.design} {base.macs} MACs; ratios need the same workload")
     return {
         "speedup": _div(base.latency_s, photonic.latency_s),
@@ -182,7 +139,7 @@ def resolve_baselines(names: str | Sequence[str] | None) -> list[Baseline]:
     items = names.split(",") if isinstance(names, str) else list(names)
     items = [n.strip() for n in items if n.strip()]
     if not items:
-        raise KeyError(f"--baselines names none; allowed: {', '.join(BASELINES)}")
+        raise InputError(f"--baselines names none; allowed: {', '.join(BASELINES)}")
     out: list[Baseline] = []
     for n in items:
         b = get_baseline(n)
@@ -217,17 +174,6 @@ def _fmt_ratio(x: float | None) -> str:
     return f"{x:.3g}x"
 
 
-def _fmt_si(x: float, unit: str) -> str:
-    if x == 0 or not math.isfinite(x):
-        return f"{x:g} {unit}"
-    prefixes = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""), (1e-3, "m"),
-                (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
-    for scale, p in prefixes:
-        if abs(x) >= scale:
-            return f"{x / scale:.3g} {p}{unit}"
-    return f"{x:.3g} {unit}"
-
-
 def comparison_table(photonic: CostReport, comps: Sequence[Comparison],
                      markdown: bool = False) -> str:
     """A readable table (plain text or Markdown) of the ratios and each side's figures."""
@@ -260,8 +206,8 @@ def photonic_summary_lines(r: CostReport) -> list[str]:
     return [
         f"BPLight-CNN on {workload_label(r.workload, r.input_shape)}, {r.mode}, "
         f"batch {r.batch}: {r.macs:,} MACs ({r.ops:.4g} ops)",
-        f"  latency {_fmt_si(r.latency_s, 's')}, energy {_fmt_si(r.energy_j, 'J')}, "
-        f"power {_fmt_si(r.power_w, 'W')}, area {r.area_mm2:.4g} mm²",
+        f"  latency {format_si(r.latency_s, 's')}, energy {format_si(r.energy_j, 'J')}, "
+        f"power {format_si(r.power_w, 'W')}, area {r.area_mm2:.4g} mm²",
         f"  {r.gops:.4g} GOPS, {r.gops_per_w:.4g} GOPS/W, {r.gops_per_s_per_mm2:.4g} GOPS/s/mm²",
     ]
 
@@ -283,21 +229,15 @@ def comparison_json(photonic: CostReport, comps: Sequence[Comparison],
     out: dict[str, Any] = dict(extra or {})
     out["phase"] = photonic.mode
     out["batch"] = photonic.batch
-    out["photonic"] = _json_safe(photonic.summary())
+    out["photonic"] = photonic.summary()
     out["baselines"] = {c.baseline: c.to_json() for c in comps}
     return out
 
 
 def _atomic_savefig(fig: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
+    """Save ``fig`` as PNG through the one atomic writer."""
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def plot_comparison(photonic: CostReport, comps: Sequence[Comparison], path: str | Path,
@@ -376,33 +316,27 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+NULL_REASONS = {
+    m: "the baseline cannot run this phase (see reason)" for m in METRICS
+}
+"""Why a ratio of ``--json`` can be ``null``."""
+
+
 def run(args: argparse.Namespace) -> int:
-    from bplight.cli import UserError
     from bplight.config import load_spec
 
-    if args.batch < 1 or args.batch > 1_000_000:
-        raise UserError(f"--batch {args.batch} is out of range; allowed: 1..1000000")
-    try:
-        chosen = resolve_baselines(args.baselines)
-    except KeyError as exc:
-        raise UserError(str(exc.args[0])) from None
-    try:
-        shape = parse_input_shape(args.input) if args.input else None
-        workload = build_workload(args.model, shape)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    check_batch(args.batch)
+    chosen = resolve_baselines(args.baselines)
+    workload = build_workload(args.model, args.input)
     spec = load_spec(args.hardware, overrides=args.overrides or None)
-    try:
-        photonic, comps = compare(workload, spec, args.phase, args.batch,
-                                  [b.name for b in chosen])
-    except ValueError as exc:  # e.g. a link budget that cannot close
-        raise UserError(str(exc)) from None
+    photonic, comps = compare(workload, spec, args.phase, args.batch,
+                              [b.name for b in chosen])  # LinkBudgetError: one sentence
     if args.plot:
         plot_comparison(photonic, comps, args.plot)
     if args.json:
         extra = {"model": args.model, "input_shape": list(photonic.input_shape),
                  "hardware": spec.name, "plot": args.plot}
-        print(json.dumps(comparison_json(photonic, comps, extra)))
+        print(json_line(comparison_json(photonic, comps, extra), NULL_REASONS))
         return 0
     print("\n".join(photonic_summary_lines(photonic)))
     print()

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from bplight.cost.report import TRAIN_PHASES, CostReport
-
-_DEFAULT_INPUT = {"lenet5": "1x32x32"}
-_PREFIX = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
-           (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
+from bplight.errors import InfeasibleDesignError, InputError
+from bplight.experiments.common import build_workload, check_batch, json_line, parse_input
+from bplight.io import atomic_write_json, atomic_write_text
+from bplight.units import format_si
 
 
 def add_parser(subparsers) -> None:
@@ -42,7 +38,7 @@ def add_parser(subparsers) -> None:
                      "name: build_model); the file is run as Python code")
     p.add_argument("--input", metavar="CxHxW",
                    help="input shape of one image, e.g. 3x224x224 (default: 1x32x32 for "
-                   "lenet5, 3x32x32 otherwise)")
+                   "lenet5, 3x32x32 for vgg8/vgg11, 3x224x224 for vgg16)")
     p.add_argument("--num-classes", type=int, default=None,
                    help="classes of a built-in model (default: 1000 at >= 224 px, else 10)")
     p.add_argument("--hardware", default=None,
@@ -64,80 +60,54 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def parse_input(text: str) -> tuple[int, ...]:
-    """``"3x224x224"`` -> (3, 224, 224)."""
-    from bplight.cli import UserError
-
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        raise UserError(f"--input {text!r} must look like CxHxW, e.g. 3x224x224") from None
-    if not shape or min(shape) < 1 or len(shape) > 4:
-        raise UserError(f"--input {text!r} must be 1 to 4 positive sizes, e.g. 3x224x224")
-    return shape
-
-
 def load_workload(args: argparse.Namespace):
     """The Workload named by ``--model``/``--model-file`` and ``--input``."""
-    from bplight.cli import UserError
     from bplight.workload import Workload
 
     if args.model_file:
         if not args.input:
-            raise UserError("--model-file needs --input (the shape of one image)")
+            raise InputError("--model-file needs --input (the shape of one image)")
         shape = parse_input(args.input)
         model = _model_from_file(args.model_file)
         name = Path(args.model_file).stem.split(":")[0]
         try:
             return Workload.from_model(model, shape, name=name)
-        except (RuntimeError, ValueError) as exc:
-            raise UserError(f"could not trace {args.model_file} on input {args.input}: "
-                            f"{str(exc).splitlines()[0]}") from None
-    shape = parse_input(args.input or _DEFAULT_INPUT.get(args.model, "3x32x32"))
-    if args.num_classes is not None and args.num_classes < 1:
-        raise UserError("--num-classes must be >= 1")
-    try:
-        return Workload.from_name(args.model, shape, num_classes=args.num_classes)
-    except (ValueError, RuntimeError) as exc:
-        raise UserError(f"{args.model} on input {'x'.join(map(str, shape))}: "
-                        f"{str(exc).splitlines()[0]}") from None
+        except RuntimeError as exc:  # the user's model cannot run on this input shape
+            raise InputError(f"could not trace {args.model_file} on input {args.input}: "
+                             f"{str(exc).splitlines()[0]}") from None
+    return build_workload(args.model, args.input, num_classes=args.num_classes)
 
 
 def _model_from_file(spec_text: str):
-    from bplight.cli import UserError
-
     path_text, sep, factory = spec_text.rpartition(":")
     if not sep or not factory.isidentifier():
         path_text, factory = spec_text, "build_model"
     path = Path(path_text)
     if not path.is_file():
-        raise UserError(f"--model-file {path_text!r} does not exist")
+        raise InputError(f"--model-file {path_text!r} does not exist")
     mod_spec = importlib.util.spec_from_file_location(f"bplight_user_{path.stem}", path)
     if mod_spec is None or mod_spec.loader is None:
-        raise UserError(f"--model-file {path_text!r} is not a Python file")
+        raise InputError(f"--model-file {path_text!r} is not a Python file")
     module = importlib.util.module_from_spec(mod_spec)
     mod_spec.loader.exec_module(module)
     fn = getattr(module, factory, None)
     if not callable(fn):
-        raise UserError(f"{path_text} defines no function {factory}(); name it with "
+        raise InputError(f"{path_text} defines no function {factory}(); name it with "
                         f"--model-file {path_text}:FACTORY")
     import torch
 
     model = fn()
     if not isinstance(model, torch.nn.Module):
-        raise UserError(f"{path_text}:{factory}() must return a torch.nn.Module")
+        raise InputError(f"{path_text}:{factory}() must return a torch.nn.Module")
     return model
 
 
 def run(args: argparse.Namespace) -> int:
-    from bplight.cli import UserError
     from bplight.config import load_spec
     from bplight.cost import estimate, peak
     from bplight.photonics.link_budget import LinkBudgetError
 
-    if args.batch < 1:
-        raise UserError(f"--batch must be an integer >= 1, got {args.batch}")
+    check_batch(args.batch)
     hardware, measured = args.hardware or "bplight-16b", None
     if args.from_run:
         from bplight.experiments.from_run import read_run
@@ -149,8 +119,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = estimate(workload, spec, mode=args.phase, batch=args.batch,
                           write_fraction=None if measured is None else measured.write_fraction)
-    except LinkBudgetError as exc:
-        raise UserError(f"hardware {spec.name}: the link budget cannot close: {exc}") from None
+    except LinkBudgetError as exc:  # say which design, then why
+        raise InfeasibleDesignError(f"hardware {spec.name}: the link budget cannot close: "
+                                    f"{exc}") from None
     text = format_report(report, workload, peak(spec))
     print(text)
     payload = report_payload(report, workload, peak(spec))
@@ -159,14 +130,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {Path(args.out) / 'report.json'}, phases.csv, report.txt")
     if args.json:
         sys.stdout.flush()
-        print(json.dumps(payload, separators=(",", ":"), default=_json_default))
+        print(json_line(payload))
     return 0
-
-
-def _json_default(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def report_payload(report: CostReport, workload, peak_rates: dict) -> dict:
@@ -180,34 +145,13 @@ def report_payload(report: CostReport, workload, peak_rates: dict) -> dict:
 
 
 def write_outputs(out: Path, report: CostReport, payload: dict, text: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "report.json", json.dumps(payload, indent=1, default=_json_default))
-    _atomic_write(out / "phases.csv", report.phase_frame().to_csv(index=False))
-    _atomic_write(out / "report.txt", text + "\n")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """report.json (strict JSON), phases.csv and report.txt, each written atomically."""
+    atomic_write_json(out / "report.json", payload, indent=1)
+    atomic_write_text(out / "phases.csv", report.phase_frame().to_csv(index=False))
+    atomic_write_text(out / "report.txt", text + "\n")
 
 
 # ---- text tables ----
-
-def eng(value: float, unit: str = "", digits: int = 3) -> str:
-    """``eng(3.6e-6, "s") == "3.6 µs"``."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g} {unit}".strip()
-    for scale, prefix in _PREFIX:
-        if abs(value) >= scale * 0.9995:
-            return f"{value / scale:.{digits}g} {prefix}{unit}".strip()
-    return f"{value:.{digits}g} {unit}".strip()
-
 
 def table(headers: list[str], rows: list[list[str]], title: str) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
@@ -227,30 +171,33 @@ def format_report(r: CostReport, workload, peak_rates: dict) -> str:
     summary = [
         ["design", r.design], ["workload", f"{r.workload} ({shape})"],
         ["mode", f"{r.mode}, batch {r.batch}, {r.schedule} layers"],
-        ["MACs", eng(r.macs)], ["latency", eng(r.latency_s, "s")],
-        ["latency per image", eng(r.latency_per_image_s, "s")],
-        ["energy", eng(r.energy_j, "J")], ["energy per image", eng(r.energy_per_image_j, "J")],
-        ["power", eng(r.power_w, "W")], ["area", f"{r.area_mm2:.4g} mm²"],
+        ["MACs", format_si(r.macs, "")], ["latency", format_si(r.latency_s, "s")],
+        ["latency per image", format_si(r.latency_per_image_s, "s")],
+        ["energy", format_si(r.energy_j, "J")],
+        ["energy per image", format_si(r.energy_per_image_j, "J")],
+        ["power", format_si(r.power_w, "W")], ["area", f"{r.area_mm2:.4g} mm²"],
         ["throughput", f"{r.gops:.4g} GOPS"], ["power efficiency", f"{r.gops_per_w:.4g} GOPS/W"],
         ["computational efficiency", f"{r.gops_per_s_per_mm2:.4g} GOPS/s/mm²"],
         ["peak (all banks busy)", f"{peak_rates['gops']:.4g} GOPS"],
     ]
     parts = [table(["quantity", "value"], summary, f"Cost of {r.workload} on {r.design}")]
 
-    lat = [[k, eng(v, "s")] for k, v in r.latency_breakdown_s.items()]
+    lat = [[k, format_si(v, "s")] for k, v in r.latency_breakdown_s.items()]
     parts.append(table(["term", "time"], lat, "Latency terms (latency = max of compute…"
                        "digital, + update)"))
 
     totals = r.phase_totals()
     order = [p for p in TRAIN_PHASES if p in totals]
-    rows = [[p, eng(totals[p]["macs"]), eng(totals[p]["latency_s"], "s"),
-             eng(totals[p]["energy_j"], "J"), f"{100 * totals[p]['energy_j'] / r.energy_j:.1f}%"]
+    rows = [[p, format_si(totals[p]["macs"], ""), format_si(totals[p]["latency_s"], "s"),
+             format_si(totals[p]["energy_j"], "J"),
+             f"{100 * totals[p]['energy_j'] / r.energy_j:.1f}%"]
             for p in order]
     parts.append(table(["phase", "MACs", "stage time", "energy", "share"], rows,
                        "Per phase (stage time: each GEMM's time on its cores, summed)"))
 
-    rows = [[k, eng(v, "J"), f"{100 * v / r.energy_j:.1f}%",
-             eng(r.static_power_by_component_w[k], "W") if k in r.static_power_by_component_w
+    rows = [[k, format_si(v, "J"), f"{100 * v / r.energy_j:.1f}%",
+             format_si(r.static_power_by_component_w[k], "W")
+             if k in r.static_power_by_component_w
              else ""] for k, v in r.energy_by_component_j.items()]
     parts.append(table(["component", "energy", "share", "static power"], rows,
                        "Energy by component"))
@@ -268,13 +215,13 @@ def format_report(r: CostReport, workload, peak_rates: dict) -> str:
     for lay in workload.layers:
         d = by_layer.get(lay.name, {})
         macs = lay.positions * lay.k_forward * lay.out_channels
-        rows.append([lay.name, lay.kind, eng(macs)]
-                    + [eng(d[ph][0], "J") if ph in d else "-" for ph in cols]
-                    + [eng(d["forward"][1], "s") if "forward" in d else "-"])
+        rows.append([lay.name, lay.kind, format_si(macs, "")]
+                    + [format_si(d[ph][0], "J") if ph in d else "-" for ph in cols]
+                    + [format_si(d["forward"][1], "s") if "forward" in d else "-"])
     digital = [v for k, v in by_layer.items() if k not in layer_names]
     if digital:
         rows.append(["(activation/pooling)", "digital", "-"]
-                    + [eng(sum(v[ph][0] for v in digital if ph in v), "J")
+                    + [format_si(sum(v[ph][0] for v in digital if ph in v), "J")
                        if any(ph in v for v in digital) else "-" for ph in cols]
                     + ["-"])
     parts.append(table(["layer", "kind", "MACs/img"] + [f"E {c}" for c in cols]

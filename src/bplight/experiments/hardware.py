@@ -1,13 +1,16 @@
 """``bplight hardware``: list presets, show a resolved hardware description and what
-follows from it (link budget, noise, crosstalk, the mapping of a product)."""
+follows from it (link budget, noise, crosstalk, the mapping of a product), or each
+field's value with its source (``--sources``; the source keys are expanded in
+``docs/sources.md``)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 
+from bplight.config.field_sources import SOURCES_DOC, field_sources
 from bplight.config.loader import dump_spec, load_spec, preset_names
 from bplight.config.spec import PHASES
+from bplight.experiments.common import json_line
 from bplight.mapping import GemmShape, plan
 
 
@@ -57,6 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     show.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     show.add_argument("--json", action="store_true", help="one JSON object on the last line")
     show.add_argument("--yaml", action="store_true", help="print only the resolved YAML")
+    show.add_argument("--sources", action="store_true",
+                      help=f"print each field with its value and source (keys: {SOURCES_DOC})")
     show.set_defaults(func=_cmd_show)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
     return p
@@ -71,12 +76,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     spec = load_spec(args.hardware, args.set)
+    if args.sources:
+        return _print_sources(args)
     if args.yaml:
         print(dump_spec(spec), end="")
         return 0
     info = describe(spec)
     if args.json:
-        print(json.dumps(info))
+        print(json_line(info, {"target_snr_db": "no SNR requirement is set"}))
         return 0
     print(dump_spec(spec), end="")
     lb = info["link_budget"]
@@ -98,4 +105,19 @@ def _cmd_show(args: argparse.Namespace) -> int:
               f"{m['sign_passes']} sign pass(es) = {m['passes_per_chunk']} passes per chunk; "
               f"|sum| <= {m['pass_full_scale']}, ADC {m['adc_bits']} b "
               f"(exact reads need {m['needed_adc_bits']} b)")
+    return 0
+
+
+def _print_sources(args: argparse.Namespace) -> int:
+    rows = field_sources(args.hardware, args.set)
+    if args.json:
+        print(json_line({"hardware": args.hardware, "sources_doc": SOURCES_DOC,
+                         "fields": {r.path: {"value": r.value, "source": r.source,
+                                             "origin": r.origin} for r in rows}}))
+        return 0
+    width = min(48, max(len(f"{r.path} = {r.value}") for r in rows))
+    print(f"# {args.hardware}: each field, its value and its source (source keys: "
+          f"{SOURCES_DOC}; origin in brackets)")
+    for r in rows:
+        print(f"{f'{r.path} = {r.value}':<{width}}  # {r.source} [{r.origin}]")
     return 0

@@ -11,7 +11,8 @@ suffices; the baseline's own utilisation is varied too.
 
 Outputs (in ``--out DIR``): ``sensitivity.md`` and ``sensitivity.csv`` (a table ranked by
 swing) and ``tornado.png`` (one panel per metric, log axis, bars from the low to the high
-setting around the reference).
+setting around the reference); ``--json`` prints the same table as one JSON object on the
+last stdout line (a rejected setting's ratios are ``null`` with the reason beside them).
 
 Python API: :data:`PARAMETERS`, :func:`run_sensitivity`, :func:`write_outputs`.
 """
@@ -22,18 +23,23 @@ import argparse
 import csv
 import io
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bplight.baselines import Baseline, PublishedAccelerator, get_baseline, workload_phase_macs
+from bplight.config.dotted import set_path
 from bplight.cost.report import CostReport
+from bplight.errors import ConfigError, InfeasibleDesignError, InputError
+from bplight.experiments.common import build_workload, check_batch, json_line
 from bplight.experiments.compare import workload_label
+from bplight.io import atomic_write_text
 
 SENS_METRICS = ("speedup", "energy_saving")
+REJECTED = (ConfigError, InfeasibleDesignError)
+"""A setting the hardware description rejects (schema) or whose design cannot work
+(e.g. a link budget that cannot close): recorded as a rejected setting, not a failure."""
 
 
 def set_fields(spec: Any, values: dict[str, Any]) -> Any:
@@ -42,11 +48,7 @@ def set_fields(spec: Any, values: dict[str, Any]) -> Any:
 
     nested: dict[str, Any] = {}
     for path, value in values.items():
-        node = nested
-        parts = path.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
+        set_path(nested, path, value)
     return load_spec(spec, overrides=nested)
 
 
@@ -200,7 +202,8 @@ def parameter_by_key(key: str) -> Parameter:
     for p in PARAMETERS:
         if p.key == key:
             return p
-    raise KeyError(f"unknown parameter {key!r}; allowed: {', '.join(p.key for p in PARAMETERS)}")
+    raise InputError(f"unknown parameter {key!r}; allowed: "
+                     f"{', '.join(p.key for p in PARAMETERS)}")
 
 
 def ratios_for(workload: Any, spec: Any, baseline: Baseline, mode: str,
@@ -279,7 +282,7 @@ def run_sensitivity(workload: Any, spec: Any, baseline: str | Baseline = "pipela
                 s2, b2 = p.apply(spec, base, value)
                 r, _ = ratios_for(workload, s2, b2, mode, batch)
                 target.update(r)
-            except ValueError as exc:  # ConfigError and LinkBudgetError are ValueErrors
+            except REJECTED as exc:  # the description refuses the setting, or it cannot work
                 row.errors[side] = str(exc)
         rows.append(row)
     shape = tuple(getattr(workload, "input_shape", ()))
@@ -359,18 +362,6 @@ def to_markdown(result: SensitivityResult) -> str:
     return "\n".join(lines)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def plot_tornado(result: SensitivityResult, path: str | Path) -> Path:
     """Tornado chart: one panel per metric, parameters ranked by swing, log axis."""
     import matplotlib
@@ -414,13 +405,35 @@ def plot_tornado(result: SensitivityResult, path: str | Path) -> Path:
     return path
 
 
+def to_json(result: SensitivityResult) -> dict[str, Any]:
+    """The ``--json`` object: the setting, the reference ratios and the ranked table; a
+    rejected setting's ratios are ``None`` with ``<metric>_<side>_reason`` beside them."""
+    rows = []
+    for row, r in zip(table_rows(result), result.ranked(), strict=True):
+        for m in SENS_METRICS:
+            for side in ("low", "high"):
+                value = row[f"{m}_{side}"]
+                if value is None or not math.isfinite(value):
+                    row[f"{m}_{side}"] = None
+                    row[f"{m}_{side}_reason"] = (
+                        f"rejected: {r.errors[side]}" if side in r.errors
+                        else "the ratio is undefined at this setting")
+        row["error"] = row["error"] or None
+        if row["error"] is None:
+            row["error_reason"] = "both settings were accepted"
+        rows.append(row)
+    return {"workload": result.workload, "input_shape": list(result.input_shape),
+            "hardware": result.hardware, "baseline": result.baseline, "phase": result.mode,
+            "batch": result.batch, "reference": dict(result.reference), "parameters": rows}
+
+
 def write_outputs(result: SensitivityResult, out_dir: str | Path) -> dict[str, Path]:
     """Write sensitivity.md, sensitivity.csv and tornado.png into ``out_dir``."""
     out = Path(out_dir)
     paths = {"markdown": out / "sensitivity.md", "csv": out / "sensitivity.csv",
              "png": out / "tornado.png"}
-    _atomic_write_text(paths["markdown"], to_markdown(result))
-    _atomic_write_text(paths["csv"], to_csv(result))
+    atomic_write_text(paths["markdown"], to_markdown(result))
+    atomic_write_text(paths["csv"], to_csv(result))
     plot_tornado(result, paths["png"])
     return paths
 
@@ -439,7 +452,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--baseline", default="pipelayer",
                    help="reference baseline (default pipelayer, the training accelerator)")
     p.add_argument("--out", default="results/sensitivity", metavar="DIR",
-                   help="output directory (default results/sensitivity)")
+                   help="output directory (default results/sensitivity, not tracked)")
+    p.add_argument("--json", action="store_true",
+                   help="print the ranked table as one JSON object on the last stdout line")
     p.set_defaults(func=run)
     return p
 
@@ -447,32 +462,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from bplight.baselines import TrainingNotSupported
-    from bplight.cli import UserError
     from bplight.config import load_spec
-    from bplight.experiments.compare import build_workload, parse_input_shape
 
-    if args.batch < 1:
-        raise UserError(f"--batch {args.batch} is out of range; allowed: >= 1")
-    try:
-        base = get_baseline(args.baseline)
-    except KeyError as exc:
-        raise UserError(str(exc.args[0])) from None
+    check_batch(args.batch)
+    base = get_baseline(args.baseline)
     if args.phase == "train" and not base.supports_training:
-        raise UserError(f"--baseline {base.name} cannot train; choose one of the training "
-                        "baselines (gtx1080, p100, dadiannao, pipelayer) or --phase infer")
-    try:
-        shape = parse_input_shape(args.input) if args.input else None
-        workload = build_workload(args.model, shape)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+        raise InputError(f"--baseline {base.name} cannot train; choose one of the training "
+                         "baselines (gtx1080, p100, dadiannao, pipelayer) or --phase infer")
+    workload = build_workload(args.model, args.input)
     spec = load_spec(args.hardware, overrides=args.overrides or None)
-    try:
-        result = run_sensitivity(workload, spec, base, args.phase, args.batch,
-                                 progress=lambda s: print(s, file=sys.stderr, flush=True))
-    except (TrainingNotSupported, ValueError) as exc:
-        raise UserError(str(exc)) from None
+    result = run_sensitivity(workload, spec, base, args.phase, args.batch,
+                             progress=lambda s: print(s, file=sys.stderr, flush=True))
     paths = write_outputs(result, args.out)
+    if args.json:
+        payload = to_json(result)
+        payload["outputs"] = {kind: str(path) for kind, path in paths.items()}
+        print(json_line(payload))
+        return 0
     print(to_markdown(result))
     for kind, path in paths.items():
         print(f"{kind}: {path}")

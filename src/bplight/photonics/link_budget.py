@@ -53,11 +53,12 @@ from statistics import NormalDist
 from bplight.config.spec import PHASES, HardwareSpec
 from bplight.devices import laser as laser_dev
 from bplight.devices import photodetector as pd
+from bplight.errors import InfeasibleDesignError
 from bplight.mapping import GemmShape, plan
 from bplight.units import db_to_linear, dbm_to_watt, linear_to_db, watt_to_dbm
 
 
-class LinkBudgetError(ValueError):
+class LinkBudgetError(InfeasibleDesignError):
     """A design whose link budget does not close, with a one-sentence reason."""
 
 

@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bplight.io import atomic_path, atomic_write_text
+from bplight.units import format_si
+
 
 def last_json(path: Path) -> dict[str, Any] | None:
     """The JSON object on the last non-empty line of ``path`` (None if absent)."""
@@ -45,16 +48,9 @@ def plot_training(metrics: dict[str, list[dict[str, Any]]], path: Path) -> None:
     a.legend()
     b.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
-
-
-def _si(value: float, unit: str) -> str:
-    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
-                          (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
 
 
 def build_report(out: Path) -> str:
@@ -86,9 +82,9 @@ def build_report(out: Path) -> str:
             continue
         lines += [f"## Cost: {est.get('workload', '')} ({mode}, batch {est.get('batch')})", "",
                   "| quantity | value |", "|---|---|",
-                  f"| latency | {_si(est['latency_s'], 's')} |",
-                  f"| energy per image | {_si(est['energy_per_image_j'], 'J')} |",
-                  f"| power | {_si(est['power_w'], 'W')} |",
+                  f"| latency | {format_si(est['latency_s'], 's')} |",
+                  f"| energy per image | {format_si(est['energy_per_image_j'], 'J')} |",
+                  f"| power | {format_si(est['power_w'], 'W')} |",
                   f"| area | {est['area_mm2']:.2f} mm² |",
                   f"| throughput | {est['gops']:.1f} GOPS |",
                   f"| power efficiency | {est['gops_per_w']:.2f} GOPS/W |",
@@ -127,10 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m bplight.report.demo OUT_DIR", file=sys.stderr)
         return 2
     out = Path(args[0])
-    text = build_report(out)
-    tmp = out / ".report.md.tmp"
-    tmp.write_text(text)
-    tmp.replace(out / "report.md")
+    atomic_write_text(out / "report.md", build_report(out))
     return 0
 
 
