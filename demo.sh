@@ -5,7 +5,7 @@
 #  3. train LeNet-5 on full MNIST through the bplight-16b chip model and, side by side,
 #     the FP32 baseline (same seed and schedule);
 #  4. estimate what training and inference cost on the chip, and compare with baselines.
-# Results land in runs/demo/ (report.md, metrics, checkpoints, JSON, plots).
+# Results land in runs/demo/ (report.html, report.md, metrics, checkpoints, JSON, plots).
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/setup.sh
@@ -27,3 +27,6 @@ $B compare --model lenet5 --input 1x28x28 --hardware bplight-16b --phase train -
     --plot "$OUT/compare-train.png" --json > "$OUT/compare-train.txt"
 .venv/bin/python -m bplight.report.demo "$OUT"
 echo "report: $OUT/report.md"
+# One self-contained HTML page of all of the above (open it in any browser, offline).
+$B report "$OUT/hardware-run" "$OUT/estimate-train.txt" "$OUT/estimate-infer.txt" \
+    "$OUT/compare-train.txt" docs/reproduction.md -o "$OUT/report.html"
