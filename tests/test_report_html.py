@@ -121,8 +121,14 @@ def test_takeaway_says_in_plain_words_what_the_inputs_show(inputs, full_page) ->
            f"{format_si(est['energy_per_image_j'], 'J')}" in take
     assert "An inference image of LeNet-5" in take
     # the README's input and batch, or why not
-    assert "The README's tables use 1×32×32 and batch 64; this uses 1×28×28 and batch 128, " \
-           "the image size of the MNIST run in this report and its batch." in take
+    assert "The README's tables use 1×32×32 and batch 64; this uses 1×28×28 (the image size " \
+           "of the MNIST run in this report) and batch 128 (the batch of the MNIST run)." \
+           in take
+    assert report.readme_note("lenet5", (1, 32, 32), 32, report.Page([], [], Path("r"), "")) \
+        == "The README's tables use 1×32×32 and batch 64; this uses batch 32 (as requested " \
+           "on the command line)."
+    assert report.readme_note("vgg16", (3, 224, 224), 64, report.Page([], [], Path("r"), "")) \
+        == "Same input size and batch as the README's tables."
     gtx = cmp["baselines"]["gtx1080"]
     assert f"NVIDIA GTX 1080: {1 / gtx['speedup']:.3g}× slower, " \
            f"{gtx['energy_saving']:.3g}× less energy per image" in take

@@ -414,19 +414,26 @@ def readme_note(model: str, shape: Sequence[int], batch: int, page: Page) -> str
     r_shape, r_batch = README_TABLES[model]
     if tuple(shape) == r_shape and batch == r_batch:
         return "Same input size and batch as the README's tables."
-    why = "as requested on the command line"
     from bplight.data.sources import DATASETS
 
+    asked = "as requested on the command line"
+    why_shape, why_batch = asked, asked
     for run in page.of("run"):
         s = run.data["summary"] or run.data["args"] or {}
         ds = DATASETS.get(str(s.get("dataset")))
         if s.get("model") == model and ds and tuple(shape) == (ds.channels, ds.size, ds.size):
-            why = f"the image size of the {human(ds.name, DATASET_NAMES)} run in this report"
+            name = human(ds.name, DATASET_NAMES)
+            why_shape = f"the image size of the {name} run in this report"
             if s.get("batch_size") == batch:
-                why += " and its batch"
+                why_batch = f"the batch of the {name} run"
             break
+    parts = []
+    if tuple(shape) != r_shape:
+        parts.append(f"{shape_text(shape)} ({why_shape})")
+    if batch != r_batch:
+        parts.append(f"batch {batch} ({why_batch})")
     return (f"The README's tables use {shape_text(r_shape)} and batch {r_batch}; this uses "
-            f"{shape_text(shape)} and batch {batch}, {why}.")
+            f"{' and '.join(parts)}.")
 
 
 def _top_shares(comp: dict[str, float], n: int = 3) -> str:
@@ -651,7 +658,7 @@ def claims_sentence(cmp: dict[str, Any], page: Page) -> str | None:
     base = cmp["baselines"][claims[0].primary]
     parts = [f"{c.text.rsplit(' ', 1)[0]} claimed {c.claimed:g}×, here "
              f"{ratio_text(base[c.metric])}" for c in claims]
-    return (f"The paper claims, over {e(base['title'])}: {e('; '.join(parts))} "
+    return (f"The paper claims, over {e(short_title(base['title']))}: {e('; '.join(parts))} "
             f"({page.reproduction_link()} explains each gap).")
 
 
