@@ -125,7 +125,7 @@ _POINT = st.fixed_dictionaries({
     "chunk": st.integers(1, 18)})
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(points=st.lists(_POINT, min_size=1, max_size=6),
        phase=st.sampled_from(["forward", "error", "weight_grad"]))
 def test_plan_arrays_is_plan_point_by_point(points: list[dict], phase: str) -> None:
