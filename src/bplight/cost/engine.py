@@ -425,6 +425,21 @@ def static_attribution(sch: Schedule, upd: Update, latency: np.ndarray, arch: Ar
     return power, energy, occ_g / occ_total, occ_u / occ_total
 
 
+def energy_by_component(static: dict[str, np.ndarray], gemm: dict[str, np.ndarray],
+                        update: dict[str, np.ndarray], op_energy: np.ndarray,
+                        latency: np.ndarray) -> dict[str, np.ndarray]:
+    """Total energy ([P]) of each of :data:`ENERGY_COMPONENTS`: static + every GEMM + every
+    layer's update (+ the element-wise ops, on the digital units)."""
+    out: dict[str, np.ndarray] = {}
+    for k in ENERGY_COMPONENTS:
+        total = static.get(k, 0.0) + 0.0 * latency
+        for rows in (gemm, update):
+            if k in rows:
+                total = total + _sum0(rows[k])
+        out[k] = total + _sum0(op_energy) if k == "digital" else total
+    return out
+
+
 def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
              batch: ArrayLike, train: bool, arch: Architecture, comps: Components,
              cells_per_weight: ArrayLike, write_fraction: ArrayLike = 1.0) -> KernelResult:
@@ -442,15 +457,8 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
     latency = latency_of(terms)
     static_power, static_energy, g_share, u_share = static_attribution(sch, upd, latency,
                                                                        arch, comps)
-    by_component: dict[str, np.ndarray] = {}
-    for k in ENERGY_COMPONENTS:
-        total = 0.0 * latency
-        for part in (static_energy, traffic.energy, upd.energy):
-            if k in part:
-                total = total + (part[k] if part is static_energy else _sum0(part[k]))
-        if k == "digital":
-            total = total + _sum0(op_energy)
-        by_component[k] = total
+    by_component = energy_by_component(static_energy, traffic.energy, upd.energy, op_energy,
+                                       latency)
     area = arch.area_by_component_m2(comps)
     passes = _sum0(mp.analog_passes)
     counts = {
