@@ -15,11 +15,12 @@ import sys
 from typing import Any
 
 from bplight.errors import InputError
+from bplight.experiments.common import check_batch, json_line, model_key
 from bplight.experiments.reproduce.accuracy import read_accuracy
 from bplight.experiments.reproduce.analysis import reproduce
 from bplight.experiments.reproduce.claims import DEFAULT_MODELS
 from bplight.experiments.reproduce.render import ratio, render_markdown, to_json
-from bplight.io import atomic_write_text, dumps_json
+from bplight.io import atomic_write_text
 
 DEFAULT_OUT = "runs/reproduce/reproduction.md"
 
@@ -49,15 +50,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def parse_models(text: str) -> list[str]:
-    """``"lenet5,vgg16"`` -> the built-in model names, or InputError."""
+    """``"lenet5,VGG-16"`` -> the built-in model names, or InputError."""
     from bplight.models import MODEL_NAMES
 
-    models = [m.strip().lower() for m in text.split(",") if m.strip()]
-    bad = [m for m in models if m not in MODEL_NAMES]
-    if not models or bad:
+    names = [m for m in text.split(",") if m.strip()]
+    if not names:
         raise InputError(f"--models {text!r} must list built-in models from: "
                          f"{', '.join(MODEL_NAMES)}")
-    return models
+    try:
+        return [model_key(m) for m in names]
+    except InputError:
+        raise InputError(f"--models {text!r} must list built-in models from: "
+                         f"{', '.join(MODEL_NAMES)}") from None
 
 
 def command_line(args: argparse.Namespace, models: list[str]) -> str:
@@ -73,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from bplight.config import load_spec
 
     models = parse_models(args.models)
-    if not 1 <= args.batch <= 1_000_000:
-        raise InputError(f"--batch {args.batch} is out of range; allowed: 1..1000000")
+    check_batch(args.batch)
     accuracy = read_accuracy(args.accuracy_json) if args.accuracy_json else None
     spec = load_spec(args.hardware, overrides=args.overrides or None)
     rep = reproduce(spec, models, args.batch, accuracy,
@@ -86,5 +89,6 @@ def run(args: argparse.Namespace) -> int:
               f"vs {r.claim.primary:<10} {'ok' if r.within else 'off'}")
     print(f"written {args.out}")
     if args.json:
-        print(dumps_json({**to_json(rep), "out": str(args.out)}, indent=None), end="")
+        print(json_line({**to_json(rep), "out": str(args.out)},
+                        reasons={"ours": "the baseline cannot run this mode"}))
     return 0
