@@ -177,7 +177,7 @@ def test_higher_target_snr_never_lowers_required_photocurrent(lo, step, bandwidt
     assert i_hi >= i_lo
 
 
-# AQ-derived sensitivities (REFERENCE-PARAMETERS.md, derived with AQ's model).
+# AQ-derived sensitivities (docs/sources.md, derived with AQ's model).
 AQ_SENSITIVITY_DBM = {(4, 1e9): -18.0, (4, 5e9): -14.4, (4, 10e9): -12.8,
                       (6, 1e9): -11.7, (6, 5e9): -7.3, (6, 10e9): -4.3, (8, 1e9): -0.5}
 
@@ -192,13 +192,13 @@ def test_aq_sensitivities_reproduce_in_aq_convention(key):
 @pytest.mark.parametrize("rate", [5e9, 10e9])
 def test_aq_eight_bits_unreachable_at_high_rate(rate):
     assert photodetector.aq_sensitivity_dbm(8, rate) == math.inf
-    # Same verdict in the PHYSICS.md convention (balanced, B = rate / 2).
+    # Same verdict in the docs/sources.md#physics convention (balanced, B = rate / 2).
     target = db_to_linear(photodetector.snr_db_from_bits(8))
     assert photodetector.required_photocurrent(target, rate / 2, **AQ) == math.inf
 
 
 def test_physics_convention_is_more_optimistic_than_aq():
-    # PHYSICS.md adds noise variances (B = rate/2); AQ adds the noise amplitudes of the
+    # docs/sources.md#physics adds noise variances (B = rate/2); AQ adds the noise amplitudes of the
     # signal and dark levels (B = rate/sqrt 2). Ours needs 2-8 dB less power: documented,
     # not a bug (see the photodetector module docstring).
     for (bits, rate), aq_dbm in AQ_SENSITIVITY_DBM.items():

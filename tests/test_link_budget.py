@@ -175,7 +175,7 @@ def _photonics(spacing_m=1e-9, n=16, q=8000.0):
 
 
 def test_neighbour_crosstalk_matches_crosslight():
-    # REFERENCE-PARAMETERS.md (CrossLight eq. 8, derived): Q 8000, 1550 nm.
+    # docs/sources.md (CrossLight eq. 8, derived): Q 8000, 1550 nm.
     assert crosstalk_db_neighbour(_photonics(1e-9)) == pytest.approx(-20.3, abs=0.1)
     assert crosstalk_db_neighbour(_photonics(0.8e-9)) == pytest.approx(-18.4, abs=0.1)
 

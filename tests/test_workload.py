@@ -16,7 +16,7 @@ def lenet() -> Workload:
 
 
 def test_lenet5_macs_match_the_hand_count(lenet: Workload) -> None:
-    # REFERENCE-PARAMETERS.md: C1 117.6 k, C3 240 k, C5 48 k, F6 10.08 k, out 0.84 k
+    # docs/sources.md: C1 117.6 k, C3 240 k, C5 48 k, F6 10.08 k, out 0.84 k
     per_layer = [lay.positions * lay.k_forward * lay.out_channels for lay in lenet.layers]
     assert per_layer == [117_600, 240_000, 48_000, 10_080, 840]
     assert lenet.macs == 416_520
@@ -36,7 +36,7 @@ def test_lenet5_signs_first_layer_and_digital_ops(lenet: Workload) -> None:
 def test_vgg16_224_macs_and_weights() -> None:
     w = Workload.from_name("vgg16", (3, 224, 224))
     assert len(w.layers) == 16
-    assert w.macs == 15_470_264_320  # 15.47 G (REFERENCE-PARAMETERS.md)
+    assert w.macs == 15_470_264_320  # 15.47 G (docs/sources.md)
     assert w.weights == 138_344_128  # 138,357,544 parameters minus 13,416 biases
     assert w.layers[-1].out_channels == 1000  # ImageNet classifier at 224 px
 

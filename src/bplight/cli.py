@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import NoReturn
 
-from bplight.errors import BplightError, InputError
+from bplight.errors import BplightError
 
 # (module, function) pairs, each registering one subcommand.
 _SUBCOMMANDS = [
@@ -27,10 +27,6 @@ _SUBCOMMANDS = [
     ("bplight.report.html", "add_parser"),
     ("bplight.data.fetch", "add_data_parser"),
 ]
-
-UserError = InputError
-"""Deprecated alias of :class:`bplight.errors.InputError` for code written before
-``errors.py``; nothing in bplight raises it under this name any more."""
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130

@@ -265,7 +265,7 @@ def _plan_values(m: int, k: int, n: int, groups: int, signed: bool, fold: int, a
 
 def cells_per_weight(weight_bits: Any, cell_bits: Any) -> Any:
     """Memristor cells per stored weight: ceil(magnitude bits / bits per cell), x2 for the
-    differential pair that stores the sign (PHYSICS.md, memristor weights). Scalars or
+    differential pair that stores the sign (docs/sources.md#physics, memristor weights). Scalars or
     numpy arrays."""
     return 2 * _ceil_div(np.subtract(weight_bits, 1), cell_bits)
 

@@ -2,7 +2,7 @@
 optimised microring photonic inference accelerator at 16 bits.
 
 Published: 16-bit resolution, 28.78 pJ/bit and 52.59 kFPS/W on its CNN benchmarks;
-in the same table (Table III, as tabulated in shared/REFERENCE-PARAMETERS.md) the Tesla
+in the same table (Table III, as tabulated in docs/sources.md) the Tesla
 P100 reaches 24.9 kFPS/W; area about 16-25 mm²; 9.5× lower energy per bit and 15.9×
 higher performance per watt than HolyLight (abstract).
 
@@ -29,7 +29,7 @@ from bplight.baselines.gpu import p100
 from bplight.baselines.isaac import ISAAC_POWER_DENSITY_W_PER_MM2
 
 CROSSLIGHT_SOURCE = ("CrossLight (Sunny et al., DAC 2021, arXiv:2102.06960), Table III via "
-                     "shared/REFERENCE-PARAMETERS.md")
+                     "docs/sources.md")
 CROSSLIGHT_KFPS_PER_W = 52.59
 P100_KFPS_PER_W_IN_CROSSLIGHT = 24.9
 CROSSLIGHT_AREA_RANGE_MM2 = (16.0, 25.0)

@@ -1,7 +1,7 @@
 """DaDianNao (Chen et al., MICRO 2014), one node as scaled to 32 nm by ISAAC.
 
 Published figures (ISAAC, Shafiee et al., ISCA 2016, its DaDianNao comparison; the
-efficiencies are quoted second-hand in shared/REFERENCE-PARAMETERS.md): 32 nm, 606 MHz,
+efficiencies are quoted second-hand in docs/sources.md): 32 nm, 606 MHz,
 20.1 W, 88 mm², 63.46 GOPS/s/mm², 286.4 GOPS/W, 16-bit fixed point.
 
 Derived: peak = 63.46 GOPS/s/mm² × 88 mm² = 5.58 TOPS (DaDianNao's own 28 nm node
@@ -22,7 +22,7 @@ from bplight.baselines.base import Figure, PublishedAccelerator, assumed
 
 DADIANNAO_SOURCE = "DaDianNao (Chen et al., MICRO 2014)"
 ISAAC_SCALING_SOURCE = ("ISAAC (Shafiee et al., ISCA 2016), DaDianNao at 32 nm "
-                        "(efficiencies secondary, shared/REFERENCE-PARAMETERS.md)")
+                        "(efficiencies secondary, docs/sources.md)")
 
 DADIANNAO_CE = Figure(63.46, "GOPS/s/mm²", ISAAC_SCALING_SOURCE)
 DADIANNAO_PE = Figure(286.4, "GOPS/W", ISAAC_SCALING_SOURCE)

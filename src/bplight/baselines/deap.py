@@ -3,7 +3,7 @@ electronics + analog photonic (microring weight bank) convolution engine.
 
 Published (abstract): "2.8 to 14 times faster while using almost 25 % less energy than
 current state-of-the-art GPUs" — the GPU of its comparison is a Tesla P100 (its
-reference list); 4-bit operands (shared/REFERENCE-PARAMETERS.md); DAC/ADC at 5 GS/s.
+reference list); 4-bit operands (docs/sources.md); DAC/ADC at 5 GS/s.
 
 Derived / assumed:
 
@@ -57,7 +57,7 @@ def deap(speedup_vs_p100: float = math.sqrt(DEAP_SPEEDUP_RANGE[0] * DEAP_SPEEDUP
         area=assumed(area, "mm²", "no published area read; power / ISAAC-CE's power "
                      "density 1.26 W/mm²"),
         native_bits=Figure(DEAP_NATIVE_BITS, "bit", "DEAP-CNN operand resolution "
-                           "(shared/REFERENCE-PARAMETERS.md)"),
+                           "(docs/sources.md)"),
         precision_passes=assumed(passes, "", f"16-bit operands as {16 // slice_bits} x "
                                  f"{16 // slice_bits} slices of {slice_bits} bits, shift-and-"
                                  "add"),

@@ -3,7 +3,7 @@
 Published (abstract): HolyLight-A, which replaces ADCs by microdisk adders and shifters,
 "improves the CNN inference throughput per Watt by 13×" over the state-of-the-art
 ReRAM accelerator (ISAAC). Precision: 16 bits from 8 microdisks of 2 bits each
-(shared/REFERENCE-PARAMETERS.md, converters note).
+(docs/sources.md, converters note).
 
 Derived / assumed:
 
@@ -46,7 +46,7 @@ def holylight(area_mm2: float = ISAAC_AREA_MM2.value,
                         f"{w_per_mm2:.3g} W/mm² x area"),
         area=assumed(area_mm2, "mm²", "no published area read; iso-area with ISAAC-CE"),
         native_bits=Figure(16, "bit", "8 microdisks x 2 bits (HolyLight, via "
-                           "shared/REFERENCE-PARAMETERS.md)"),
+                           "docs/sources.md)"),
         utilisation=assumed(1.0, "", "peak figures taken as sustained (most favourable "
                             "case for the baseline)"),
         trains=False,

@@ -2,7 +2,7 @@
 
 Published: 32 nm, 168 tiles, 16-bit (2-bit cells, 1-bit streamed inputs), 85.4 mm²,
 65.8 W; 479 GOPS/s/mm² and 380.7 GOPS/W (the efficiencies as quoted by PipeLayer;
-shared/REFERENCE-PARAMETERS.md marks them secondary); 7.5× computational density and
+docs/sources.md marks them secondary); 7.5× computational density and
 14.8× throughput, 5.5× energy over DaDianNao on its benchmarks.
 
 Derived: peak = 479 GOPS/s/mm² × 85.4 mm² = 40.9 TOPS; power = peak / 380.7 GOPS/W =
@@ -21,7 +21,7 @@ from bplight.baselines.base import Figure, PublishedAccelerator, assumed
 
 ISAAC_SOURCE = "ISAAC (Shafiee et al., ISCA 2016), ISAAC-CE"
 ISAAC_QUOTE_SOURCE = ("ISAAC-CE efficiencies as quoted by PipeLayer (Song et al., HPCA 2017; "
-                      "secondary, shared/REFERENCE-PARAMETERS.md)")
+                      "secondary, docs/sources.md)")
 PIPELAYER_ON_ISAAC = ("PipeLayer (Song et al., HPCA 2017), abstract: ISAAC and PRIME do not "
                       "consider weight update; training cannot be efficiently supported")
 

@@ -1,6 +1,6 @@
 """PipeLayer (Song et al., HPCA 2017): ReRAM processing-in-memory accelerator that trains.
 
-Published (shared/REFERENCE-PARAMETERS.md, secondary): 16-bit weights on 4 × 4-bit
+Published (docs/sources.md, secondary): 16-bit weights on 4 × 4-bit
 cells of 128×128 arrays, 82.63 mm², 1485 GOPS/s/mm², 142.9 GOPS/W; against a GTX 1080:
 42.45× speedup and 7.17× energy saving on average (abstract), 53.22× / 6.52× for
 training alone (secondary).
@@ -17,7 +17,7 @@ from __future__ import annotations
 from bplight.baselines.base import Figure, PublishedAccelerator, assumed
 
 PIPELAYER_SOURCE = ("PipeLayer (Song et al., HPCA 2017; figures secondary, "
-                    "shared/REFERENCE-PARAMETERS.md)")
+                    "docs/sources.md)")
 PIPELAYER_CE = Figure(1485.0, "GOPS/s/mm²", PIPELAYER_SOURCE)
 PIPELAYER_PE = Figure(142.9, "GOPS/W", PIPELAYER_SOURCE)
 PIPELAYER_AREA_MM2 = Figure(82.63, "mm²", PIPELAYER_SOURCE)

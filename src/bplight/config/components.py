@@ -4,7 +4,7 @@ engine (:mod:`bplight.cost`).
 
 SI units inside (J, W, s, m², Hz, bytes); quantity strings such as ``"450 fJ"`` or
 ``"0.083 mm2"`` are read when a file is loaded. Each field names its source key
-(``shared/REFERENCE-PARAMETERS.md``: ISAAC, PipeLayer, LT, SimPhony, CrossLight, MNSIM,
+(``docs/sources.md``: ISAAC, PipeLayer, LT, SimPhony, CrossLight, MNSIM,
 NeuroSim ...) or says ``assumption``. Values are kept at their published operating point;
 the scaling laws (bits, rate) live in :mod:`bplight.cost.components`:
 

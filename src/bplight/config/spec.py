@@ -8,7 +8,7 @@ memristor writes — but in physical units, so that costs can be derived from it
 
 Numbers in the presets (``presets/*.yaml``) name their source; the defaults below are the
 ``bplight-16b`` reference design and carry their source in the field description.
-Source keys are those of ``shared/REFERENCE-PARAMETERS.md``.
+Source keys are those of ``docs/sources.md``.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class LaserConfig(FrozenConfig):
         1e-4, gt=0, lt=1, description="Largest probability that detector noise moves an ADC "
         "read of a pass by one step or more (assumption: 1e-4; bit-sliced sums need "
         "near-exact reads because an error in a high-order slice is scaled by its slice "
-        "weight, PHYSICS.md).")
+        "weight, docs/sources.md#physics).")
 
 
 class LinkConfig(FrozenConfig):
@@ -156,7 +156,7 @@ class DetectorConfig(FrozenConfig):
     temperature_k: float = Field(300.0, gt=0, description="Operating temperature (300 K).")
     bandwidth_hz: float | None = Field(
         None, gt=0, description="Electrical bandwidth; None: half the modulation rate "
-        "(Nyquist signalling, PHYSICS.md).")
+        "(Nyquist signalling, docs/sources.md#physics).")
 
 
 class MemristorConfig(FrozenConfig):
@@ -281,7 +281,7 @@ class HardwareSpec(FrozenConfig):
     @property
     def memristor_cells_per_weight(self) -> int:
         """Cells per stored weight: ceil(magnitude bits / bits per cell), x2 for the
-        differential pair that stores the sign (PHYSICS.md, memristor weights)."""
+        differential pair that stores the sign (docs/sources.md#physics, memristor weights)."""
         from bplight.mapping import cells_per_weight  # the one formula (also for sweeps)
 
         return int(cells_per_weight(self.update.weight_bits, self.memristor.cell_bits))

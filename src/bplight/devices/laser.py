@@ -1,4 +1,5 @@
-"""Laser / comb source: optical power budget and electrical power (PHYSICS.md, link budget).
+"""Laser / comb source: optical power budget and electrical power (link budget in
+docs/sources.md#physics).
 
 The wall-plug efficiency (0.2: LT, SimPhony) is read from ``spec.laser``; the dBm helpers
 live in :mod:`bplight.units`.

@@ -3,13 +3,15 @@
 Numerics in torch, vectorised and device-agnostic; randomness only through an explicit
 ``torch.Generator`` (on the tensors' device).
 
-**Storage format.** A signed weight of ``bits`` bits (sign + magnitude, PHYSICS.md) is an
+**Storage format.** A signed weight of ``bits`` bits (sign + magnitude,
+docs/sources.md#physics) is an
 integer *code* c in [-M, M], M = 2^(bits-1) - 1; the weight is c w_max / M. The sign is
-stored by a differential pair (PHYSICS.md: "signed weights by a differential pair"): the
+stored by a differential pair (docs/sources.md#physics): the
 magnitude |c| sits in the "+" cells when c > 0 and in the "-" cells when c < 0, the other
 side holding zeros. Each side splits |c| into ``cells = ceil((bits-1)/cell_bits)`` digits
 in base 2^cell_bits, **least significant first**: digit k has significance
-2^(cell_bits k) (as in PHYSICS.md's slice sum x = sum_k 2^(s k) x_k). 16-bit weights in
+2^(cell_bits k) (as in the slice sum x = sum_k 2^(s k) x_k of
+docs/sources.md#physics). 16-bit weights in
 4-bit cells: 4 cells per side, the top one using 3 bits (PipeLayer: 4 cells per 16-bit
 weight; spec.memristor_cells_per_weight counts both sides: 8).
 

@@ -2,7 +2,7 @@
 
 Equations from Bogaerts et al., "Silicon microring resonators", Laser Photonics Rev. 6,
 47 (2012) (key: Bogaerts), and CrossLight (Sunny et al., arXiv:2102.06960) eq. 8 for the
-inter-channel crosstalk; collected in ``shared/PHYSICS.md``. All functions are pure and
+inter-channel crosstalk; collected in ``docs/sources.md`` (physics). All functions are pure and
 vectorised with numpy: array arguments broadcast.
 
 Symbols: ``r1`` self-coupling on the input (through) side, ``r2`` on the drop side,
@@ -63,7 +63,7 @@ def q_factor(wavelength_m: ArrayLike, group_index: float, circumference_m: float
 
 
 def half_width_m(wavelength_m: ArrayLike, q: ArrayLike) -> FloatArray:
-    """Lorentzian half width at half maximum delta = lambda / (2 Q) (PHYSICS.md)."""
+    """Lorentzian half width at half maximum delta = lambda / (2 Q) (docs/sources.md#physics)."""
     return np.asarray(wavelength_m, dtype=np.float64) / (2.0 * np.asarray(q, dtype=np.float64))
 
 
@@ -107,7 +107,8 @@ def thermal_tuning_power_w(shift_m: ArrayLike, fsr_m: float,
 
 def balanced_weight(phase_rad: ArrayLike, r1: float, r2: float, a: float) -> FloatArray:
     """Weight set by balanced detection of drop and through ports: w = T_d - T_t
-    (PHYSICS.md, weight encoding). In [-1, 1] for a lossless ring; narrower when a < 1."""
+    (docs/sources.md#physics, weight encoding). In [-1, 1] for a lossless ring; narrower
+    when a < 1."""
     return drop_transmission(phase_rad, r1, r2, a) - through_transmission(phase_rad, r1, r2, a)
 
 
@@ -144,7 +145,7 @@ def detuning_for_weight_m(weight: ArrayLike, fsr_m: float, r1: float, r2: float,
 
 def lorentzian_weight(detuning_m: ArrayLike, wavelength_m: ArrayLike, q: ArrayLike) -> FloatArray:
     """Balanced weight in the Lorentzian approximation of a lossless, critically coupled
-    ring: T_d = L, T_t = 1 - L, w = 2 L - 1 with L = :func:`phi` (PHYSICS.md)."""
+    ring: T_d = L, T_t = 1 - L, w = 2 L - 1 with L = :func:`phi` (docs/sources.md#physics)."""
     return 2.0 * phi(detuning_m, wavelength_m, q) - 1.0
 
 

@@ -1,4 +1,5 @@
-"""Photodetector noise, SNR, effective bits and sensitivity (PHYSICS.md, photodetection).
+"""Photodetector noise, SNR, effective bits and sensitivity (photodetection in
+docs/sources.md#physics).
 
 Noise current variances in A² over an electrical bandwidth B:
 
@@ -9,7 +10,8 @@ Noise current variances in A² over an electrical bandwidth B:
 SNR = I² / sum of variances. A *balanced* pair (drop and through detectors, subtracted)
 adds both detectors' noise; at full scale the whole signal current I falls on one
 detector and none on the other, so the second detector contributes its dark-current shot
-noise and thermal noise only (PHYSICS.md: "a balanced pair adds both detectors' noise").
+noise and thermal noise only (docs/sources.md#physics: "a balanced pair adds both
+detectors' noise").
 RIN grows with I², so SNR can never exceed 1 / (RIN B) (Al-Qadasi et al., APL Photonics
 7, 020902 (2022); key AQ).
 
@@ -18,7 +20,7 @@ snalo/photonic_accelerator_scalability_analysis, ``findPDSensitivity``) adds the
 *amplitudes* of the signal level and of the dark level, SNR = [I / (sigma_1 + sigma_0)]²
 with sigma_1² = 2q(I + I_d)B + 4kTB/R_L + RIN I² B and sigma_0² = 2 q I_d B + 4kTB/R_L,
 and takes B = rate / sqrt(2). :func:`aq_sensitivity_dbm` implements it in closed form and
-reproduces the table in REFERENCE-PARAMETERS.md; the variance sums of PHYSICS.md
+reproduces the table in docs/sources.md; the variance sums of docs/sources.md#physics
 (:func:`snr`) with B = rate / 2 need 2-7 dB less power (see tests/test_devices.py).
 """
 
@@ -35,7 +37,8 @@ BOLTZMANN_J_PER_K = 1.380649e-23
 
 ADC_SNR_SLOPE_DB = 6.02
 ADC_SNR_OFFSET_DB = 1.76
-"""SNR of an ideal b-bit quantiser with a full-scale sine: 6.02 b + 1.76 dB (PHYSICS.md)."""
+"""SNR of an ideal b-bit quantiser with a full-scale sine: 6.02 b + 1.76 dB
+(docs/sources.md#physics)."""
 
 
 def shot_noise_var_a2(photocurrent_a: float, dark_current_a: float, bandwidth_hz: float) -> float:
@@ -79,7 +82,7 @@ def snr(photocurrent_a: float, bandwidth_hz: float, dark_current_a: float, load_
 
 
 def rin_limited_snr(rin_db_per_hz: float, bandwidth_hz: float) -> float:
-    """Upper bound of the SNR, reached as I -> inf: 1 / (RIN B) (AQ; PHYSICS.md)."""
+    """Upper bound of the SNR, reached as I -> inf: 1 / (RIN B) (AQ; docs/sources.md#physics)."""
     return 1.0 / (db_to_linear(rin_db_per_hz) * bandwidth_hz)
 
 
@@ -141,7 +144,7 @@ AQ_RESPONSIVITY_A_PER_W = 1.2
 AQ_DARK_CURRENT_A = 35e-9
 AQ_LOAD_OHM = 50.0
 AQ_RIN_DB_PER_HZ = -140.0
-"""AQ's detector model parameters (AQ; REFERENCE-PARAMETERS.md)."""
+"""AQ's detector model parameters (AQ; docs/sources.md)."""
 AQ_TEMPERATURE_K = 0.0259 / 8.617333262e-5
 """AQ writes kT = 0.0259 eV, i.e. T = 300.6 K (AQ)."""
 

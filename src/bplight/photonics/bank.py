@@ -1,6 +1,6 @@
 """Weight bank: C microrings on one WDM waveguide read by one balanced detector.
 
-**Crosstalk model** (CrossLight eq. 8; PHYSICS.md). Ring i of the bank is tuned to
+**Crosstalk model** (CrossLight eq. 8; docs/sources.md#physics). Ring i of the bank is tuned to
 carrier lambda_i and sets weight w_i on it; it also acts on every other carrier lambda_j
 with relative strength phi(i, j) = delta² / ((lambda_i - lambda_j)² + delta²),
 delta = lambda / (2Q), lambda_i - lambda_j = (i - j) x channel spacing. To first order

@@ -1,5 +1,5 @@
 """Link budget of one weight bank: the one place where optical power, losses and detector
-noise meet (PHYSICS.md, link budget; CrossLight eq. 7).
+noise meet (docs/sources.md#physics, link budget; CrossLight eq. 7).
 
 Both engines read it: the numerical engine takes :func:`pass_noise_sigma` (detector
 noise of one analog partial sum, relative to its full scale); the cost engine takes the
@@ -17,19 +17,19 @@ weight ring at its operating point, system margin. C = wavelengths_per_bank.
 
 **Detector**: a balanced pair (drop minus through) with the spec's responsivity, dark
 current, load and temperature, electrical bandwidth ``spec.detector_bandwidth_hz``, RIN
-of the laser (:mod:`bplight.devices.photodetector`, PHYSICS.md variance sums). The
+of the laser (:mod:`bplight.devices.photodetector`, docs/sources.md#physics variance sums). The
 budget is evaluated at *full scale*: all C wavelengths of a bank at full transmission
 onto one detector, I_fs = R C P_rx. Its SNR fixes the relative noise of every pass,
 noise_sigma_rel = 1 / sqrt(SNR) (a conservative choice: shot and RIN noise are largest
 at full scale). RIN is counted on the total current (comb lines fully correlated;
-conservative, as in PHYSICS.md).
+conservative, as in docs/sources.md#physics).
 
 **Target SNR**: ``spec.laser.target_snr_db`` if set; else the SNR at which detector
 noise moves one ADC read of a pass by a step or more with probability at most
 ``spec.laser.read_error_rate``: sigma = step / (2 z), z = Phi^-1(1 - p/2), in slice
 units, and SNR = (full_scale / sigma)^2, the worst over the analog products (full scale
 and step from :func:`bplight.mapping.plan`). Bit-sliced sums need such near-exact reads:
-a read error in a high-order slice is multiplied by that slice's weight (PHYSICS.md).
+a read error in a high-order slice is multiplied by that slice's weight (docs/sources.md#physics).
 The textbook 6.02 b + 1.76 dB would leave sigma about 0.3 step and ~10 % of reads off
 by one. With no quantization and no ADC there is no requirement: the laser runs at the
 configured power, else at the maximum, and ``target_snr_db`` is None.
