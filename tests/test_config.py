@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -119,3 +121,39 @@ def test_config_errors_are_bplight_errors_not_value_errors() -> None:
     with pytest.raises(BplightError) as info:
         load_spec("bplight-16b", ["forward.adc_bits=40"])
     assert not isinstance(info.value, ValueError)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _source_keys() -> set[str]:
+    text = (REPO / "docs" / "sources.md").read_text(encoding="utf-8")
+    table = text.split("## Source keys", 1)[1].split("\n## ", 1)[0]
+    return {line.split("|")[1].strip() for line in table.splitlines()
+            if line.startswith("| ") and not line.startswith("| key")}
+
+
+def test_every_source_key_cited_by_the_preset_is_in_docs_sources() -> None:
+    from bplight.config.field_sources import field_sources
+
+    keys = _source_keys()
+    assert {"CrossLight", "AQ", "DEAP", "LT", "SimPhony", "ISAAC", "PipeLayer", "NeuroSim",
+            "MNSIM", "Murmann", "Albireo", "BPLight-CNN"} <= keys
+    cited = " ".join(f.source for f in field_sources("bplight-16b"))
+    for word in ("CrossLight", "AQ", "LT", "SimPhony", "ISAAC", "PipeLayer", "MNSIM",
+                 "NeuroSim", "DEAP", "Huang et al."):
+        if word in cited:
+            assert word in keys, word
+
+
+def test_no_reference_points_outside_the_repository() -> None:
+    offenders = []
+    for folder in ("src", "docs", "tests"):
+        for path in (REPO / folder).rglob("*"):
+            if path.suffix not in (".py", ".md", ".yaml") or "__pycache__" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8")
+            for needle in ("REFERENCE-PARAMETERS", "PHYSICS.md", "shared/"):
+                if needle in text and path.name != "test_config.py":
+                    offenders.append(f"{path.relative_to(REPO)}: {needle}")
+    assert not offenders
