@@ -285,7 +285,10 @@ def speed() -> str:
     lines = [f"`python benchmarks/bench_speed.py` (LeNet-5, batch {s['batch']}, {s['threads']} "
              f"threads, median step, variants interleaved in one run; {_machine(s)}):", "",
              "| variant | ms / step | × PyTorch |", "|---|---|---|"]
-    lines += [f"| {labels.get(k, k)} | {1e3 * v:,.1f} | {ratio[k]:,.2f} |"
+    def num(x: float, digits: int) -> str:
+        return f"{x:,.{digits}f}" if x < 100 else f"{x:,.0f}"
+
+    lines += [f"| {labels.get(k, k)} | {num(1e3 * v, 1)} | {num(ratio[k], 2)} |"
               for k, v in med.items()]
     if "epoch_s" in s:
         e = s["epoch_s"]
@@ -414,25 +417,37 @@ def blocks(text: str) -> list[str]:
     return [m.group("cmd") for m in BLOCK.finditer(text)]
 
 
-def expected() -> dict[str, str]:
-    """Every generated file's text as the commands give it now."""
+def _read(rel: str) -> str:
+    path = ROOT / rel
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def current() -> dict[str, str]:
+    """Every generated file as it is on disk now."""
+    return {rel: _read(rel) for rel in (*DOCS, *(f.path for f in FILES))}
+
+
+def expected(have: dict[str, str] | None = None) -> dict[str, str]:
+    """Every generated file's text as the commands give it now (blocks regenerated in
+    ``have``, the files' current text, read from disk when not given)."""
+    have = current() if have is None else have
     out = {}
     for rel in DOCS:
-        text = (ROOT / rel).read_text(encoding="utf-8")
-        if not blocks(text):
+        if not blocks(have[rel]):
             raise DocsError(f"{rel} has no generated block")
-        out[rel] = regenerate_text(text, rel)
+        out[rel] = regenerate_text(have[rel], rel)
     for f in FILES:
         out[f.path] = f.render()
     return out
 
 
-def differences(want: dict[str, str]) -> dict[str, str]:
-    """path -> unified diff of the file on disk against ``want`` (only those that differ)."""
+def differences(want: dict[str, str], have: dict[str, str] | None = None) -> dict[str, str]:
+    """path -> unified diff of ``have`` (default: the files on disk) against ``want``,
+    for the files that differ."""
+    have_all = current() if have is None else have
     out = {}
     for rel, text in want.items():
-        path = ROOT / rel
-        have = path.read_text(encoding="utf-8") if path.exists() else ""
+        have = have_all[rel]
         if have != text:
             out[rel] = "".join(difflib.unified_diff(
                 have.splitlines(True), text.splitlines(True), f"{rel} (checked in)",
@@ -459,12 +474,13 @@ def main(argv: list[str] | None = None) -> int:
         for f in FILES:
             print(f"{f.path} (whole file): {f.command}")
         return 0
+    have = current()
     try:
-        want = expected()
+        want = expected(have)
     except DocsError as exc:
         print(f"{SELF}: error: {exc}", file=sys.stderr)
         return 2
-    diff = differences(want)
+    diff = differences(want, have)
     if args.check:
         for d in diff.values():
             sys.stdout.write(d)
@@ -473,6 +489,10 @@ def main(argv: list[str] | None = None) -> int:
     from bplight.io import atomic_write_text
 
     for rel in diff:  # all computed first: a failing command leaves every file as it was
+        if rel in DOCS and _read(rel) != have[rel]:
+            # edited by someone else meanwhile: regenerate from the new text (outputs
+            # are cached, so this is quick) instead of overwriting the edit
+            want[rel] = regenerate_text(_read(rel), rel)
         atomic_write_text(ROOT / rel, want[rel])
         print(f"rewrote {rel}")
     print(f"{len(diff)} file(s) rewritten" if diff else "docs already in sync")
