@@ -18,6 +18,7 @@ import io
 import os
 import shlex
 import sys
+import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -156,11 +157,10 @@ def _barh(ax: Any, labels: list[str], values: list[float], unit: str, title: str
 
 # --- page pieces -------------------------------------------------------------------------
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], raw: bool = False) -> str:
-    """An HTML table; cells are escaped unless ``raw`` (then they must already be HTML)."""
-    cell = (lambda c: c) if raw else e
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """An HTML table of text cells (escaped)."""
     head = "".join(f"<th>{e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>"
                    for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -203,7 +203,7 @@ class Page:
     def link(self, target: Path, text: str) -> str:
         """A link to ``target`` relative to the page (kept working when both move)."""
         rel = os.path.relpath(target.resolve(), self.out.resolve().parent)
-        return f'<a href="{e(Path(rel).as_posix())}">{e(text)}</a>'
+        return f'<a href="{e(urllib.parse.quote(Path(rel).as_posix()))}">{e(text)}</a>'
 
     def reproduction_link(self) -> str:
         for item in self.of("reproduce"):
