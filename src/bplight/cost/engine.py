@@ -125,7 +125,7 @@ ASSUMPTIONS = [
     "Training runs activation derivative and pooling backward on the digital units "
     "(one operation per element, as forward); biases are handled digitally (not costed).",
     "The weight update follows the pipeline drain and is not overlapped; the cells it "
-    "writes follow update.write_policy (next assumption).",
+    "writes follow update.write_policy.",
     "Lasers and ring thermal hold draw power for the whole run (no gating).",
     "eDRAM and router energies are per access (hwcomponents isaac.py: no leakage).",
 ]
