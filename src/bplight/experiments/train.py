@@ -352,8 +352,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p = subparsers.add_parser(
         "train", help="train a CNN on real data through the chip model (and the FP32 baseline)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="lenet5", help="lenet5, vgg8, vgg11 or vgg16")
-    p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist or cifar10")
+    from bplight.data.sources import DATASET_NAMES
+    from bplight.models import MODEL_NAMES
+
+    p.add_argument("--model", default="lenet5", help=", ".join(MODEL_NAMES))
+    p.add_argument("--dataset", default="mnist", help=", ".join(DATASET_NAMES))
     p.add_argument("--hardware", default="bplight-16b",
                    help="preset name (fp32, ideal, bplight-16b) or a YAML file")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
