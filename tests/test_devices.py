@@ -119,6 +119,7 @@ def test_lorentzian_weight_inversion():
 
 
 # ------------------------------------------------------------------ photodetector
+# (AQ's published sensitivities and RIN cap: tests/published/test_published_photonics.py)
 
 AQ = dict(dark_current_a=35e-9, load_ohm=50.0, temperature_k=300.0, rin_db_per_hz=-140.0)
 
@@ -138,18 +139,6 @@ def test_noise_terms_closed_form():
     assert sb == pytest.approx(1e-6 / (shot + 2 * thermal + rin), rel=1e-9)
     assert photodetector.snr_db(1e-3, 1e9, 0.0, 50.0, 300.0, -140.0, False) == pytest.approx(
         10 * math.log10(s))
-
-
-def test_rin_cap():
-    # SNR <= 1 / (RIN B) however large the current (AQ): 46.02 dB at 2.5 GHz, -140 dB/Hz.
-    cap = photodetector.rin_limited_snr(-140.0, 2.5e9)
-    assert cap == pytest.approx(4e4)
-    for current in (1e-3, 1e-1, 1e1, 1e3):
-        assert photodetector.snr(current, 2.5e9, **AQ) < cap
-    assert photodetector.snr(1e3, 2.5e9, **AQ) == pytest.approx(cap, rel=1e-4)
-    assert photodetector.required_photocurrent(cap * 1.0001, 2.5e9, **AQ) == math.inf
-    assert math.isfinite(photodetector.required_photocurrent(cap * 0.999, 2.5e9, **AQ))
-    assert photodetector.sensitivity_dbm(cap * 1.01, 1.2, 2.5e9, **AQ) == math.inf
 
 
 def test_enob_and_bits():
@@ -175,36 +164,6 @@ def test_higher_target_snr_never_lowers_required_photocurrent(lo, step, bandwidt
     i_lo = photodetector.required_photocurrent(db_to_linear(lo), bandwidth_hz, **AQ)
     i_hi = photodetector.required_photocurrent(db_to_linear(lo + step), bandwidth_hz, **AQ)
     assert i_hi >= i_lo
-
-
-# AQ-derived sensitivities (docs/sources.md, derived with AQ's model).
-AQ_SENSITIVITY_DBM = {(4, 1e9): -18.0, (4, 5e9): -14.4, (4, 10e9): -12.8,
-                      (6, 1e9): -11.7, (6, 5e9): -7.3, (6, 10e9): -4.3, (8, 1e9): -0.5}
-
-
-@pytest.mark.parametrize("key", sorted(AQ_SENSITIVITY_DBM))
-def test_aq_sensitivities_reproduce_in_aq_convention(key):
-    bits, rate = key
-    assert photodetector.aq_sensitivity_dbm(bits, rate) == pytest.approx(
-        AQ_SENSITIVITY_DBM[key], abs=0.1)
-
-
-@pytest.mark.parametrize("rate", [5e9, 10e9])
-def test_aq_eight_bits_unreachable_at_high_rate(rate):
-    assert photodetector.aq_sensitivity_dbm(8, rate) == math.inf
-    # Same verdict in the docs/sources.md#physics convention (balanced, B = rate / 2).
-    target = db_to_linear(photodetector.snr_db_from_bits(8))
-    assert photodetector.required_photocurrent(target, rate / 2, **AQ) == math.inf
-
-
-def test_physics_convention_is_more_optimistic_than_aq():
-    # docs/sources.md#physics adds noise variances (B = rate/2); AQ adds the noise amplitudes of the
-    # signal and dark levels (B = rate/sqrt 2). Ours needs 2-8 dB less power: documented,
-    # not a bug (see the photodetector module docstring).
-    for (bits, rate), aq_dbm in AQ_SENSITIVITY_DBM.items():
-        ours = photodetector.sensitivity_dbm(db_to_linear(photodetector.snr_db_from_bits(bits)),
-                                             1.2, rate / 2, **AQ)
-        assert 2.0 < aq_dbm - ours < 8.0
 
 
 # ------------------------------------------------------------------ laser

@@ -45,6 +45,8 @@ def test_rin_cap_as_in_aq() -> None:
         assert photodetector.snr(current, 2.5e9, **AQ) < cap
     assert photodetector.snr(1e3, 2.5e9, **AQ) == pytest.approx(cap, rel=1e-4)
     assert photodetector.required_photocurrent(cap * 1.0001, 2.5e9, **AQ) == math.inf
+    assert math.isfinite(photodetector.required_photocurrent(cap * 0.999, 2.5e9, **AQ))
+    assert photodetector.sensitivity_dbm(cap * 1.01, 1.2, 2.5e9, **AQ) == math.inf
 
 
 @pytest.mark.parametrize("key", sorted(AQ_SENSITIVITY_DBM))
