@@ -150,7 +150,7 @@ def common_cause_text(cause: CommonCause) -> str:
         lines.append(
             f"- {c.text}: {name} sustains {format_si(s.baseline_ops_per_s, 'OPS')}, so the "
             f"claim needs {format_si(s.needed_ops_per_s, 'OPS', digits=4)} from "
-            f"BPLight-CNN, {s.factor:.3g}× what the reference chip sustains.")
+            f"BPLight-CNN, {ratio(s.factor)} what the reference chip sustains.")
     return "\n".join(lines)
 
 
