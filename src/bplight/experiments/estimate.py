@@ -14,7 +14,13 @@ from pathlib import Path
 
 from bplight.cost.report import TRAIN_PHASES, CostReport
 from bplight.errors import InfeasibleDesignError, InputError
-from bplight.experiments.common import build_workload, check_batch, json_line, parse_input
+from bplight.experiments.common import (
+    build_workload,
+    check_batch,
+    json_line,
+    parse_input,
+    with_null_reasons,
+)
 from bplight.io import atomic_write_json, atomic_write_text
 from bplight.units import format_si
 
@@ -146,7 +152,7 @@ def report_payload(report: CostReport, workload, peak_rates: dict) -> dict:
 
 def write_outputs(out: Path, report: CostReport, payload: dict, text: str) -> None:
     """report.json (strict JSON), phases.csv and report.txt, each written atomically."""
-    atomic_write_json(out / "report.json", payload, indent=1)
+    atomic_write_json(out / "report.json", with_null_reasons(payload), indent=1)
     atomic_write_text(out / "phases.csv", report.phase_frame().to_csv(index=False))
     atomic_write_text(out / "report.txt", text + "\n")
 
