@@ -145,6 +145,11 @@ class LinkConfig(FrozenConfig):
         0.72, ge=0, description="Insertion loss of the weighting ring at its operating "
         "point (assumption: same as the MR modulation loss, CrossLight).")
     margin_db: float = Field(1.0, ge=0, description="System margin: 1 dB (assumption).")
+    enforce_limits: bool = Field(
+        True, description="Refuse a design whose link budget does not close (True). False: "
+        "the 'paper assumptions' setting of the bplight-paper preset: the design is "
+        "evaluated as built and the violated limits are reported (link budget reason, "
+        "bplight.photonics.limits) instead of raised.")
 
 
 class DetectorConfig(FrozenConfig):
