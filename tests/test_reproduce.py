@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -226,10 +227,11 @@ def test_no_default_output_is_a_tracked_file() -> None:
     """Writing a tracked file (docs/reproduction.md, ...) needs the user to name it."""
     defaults = _path_defaults(build_parser())
     assert ("reproduce --out", DEFAULT_OUT) in defaults
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: no tracked files to protect")
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.split()
-    if not tracked:
-        pytest.skip("not a git checkout")
+                             check=True).stdout.splitlines()
+    assert "docs/reproduction.md" in tracked
     for flag, default in defaults:
         path = Path(default).as_posix().rstrip("/")
         hit = [t for t in tracked if t == path or t.startswith(path + "/")]
