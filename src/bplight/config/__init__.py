@@ -1,5 +1,6 @@
-"""Hardware description: schema, presets, loading."""
+"""Hardware description: schema, presets, loading, and each field's source."""
 
+from bplight.config.field_sources import FieldSource, field_sources
 from bplight.config.loader import ConfigError, dump_spec, load_spec, parse_overrides, preset_names
 from bplight.config.spec import (
     PHASES,
@@ -15,7 +16,8 @@ from bplight.config.spec import (
 )
 
 __all__ = [
-    "PHASES", "ArchitectureConfig", "ConfigError", "DetectorConfig", "HardwareSpec",
-    "LaserConfig", "LinkConfig", "MemristorConfig", "PhotonicConfig", "ProductConfig",
-    "UpdateConfig", "dump_spec", "load_spec", "parse_overrides", "preset_names",
+    "PHASES", "ArchitectureConfig", "ConfigError", "DetectorConfig", "FieldSource",
+    "HardwareSpec", "LaserConfig", "LinkConfig", "MemristorConfig", "PhotonicConfig",
+    "ProductConfig", "UpdateConfig", "dump_spec", "field_sources", "load_spec",
+    "parse_overrides", "preset_names",
 ]
