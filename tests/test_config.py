@@ -157,3 +157,14 @@ def test_no_reference_points_outside_the_repository() -> None:
                 if needle in text and path.name != "test_config.py":
                     offenders.append(f"{path.relative_to(REPO)}: {needle}")
     assert not offenders
+
+
+def test_a_loaded_spec_keeps_its_presets_sources() -> None:
+    from bplight.config import field_sources
+
+    spec = load_spec("bplight-16b", ["architecture.tiles=8"])
+    fields = {f.path: f for f in field_sources(spec)}
+    assert fields["photonics.ring_q"].source == "CrossLight"
+    assert fields["architecture.tiles"].value == 8
+    assert fields["architecture.tiles"].origin == "override"
+    assert fields["laser.rin_db_per_hz"].source == "AQ"

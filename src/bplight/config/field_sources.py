@@ -112,17 +112,27 @@ def _yaml_chain(source: str, depth: int = 0) -> list[tuple[str, str]]:
     return [(origin, text)]
 
 
-def field_sources(source: str | Path = "bplight-16b",
+def field_sources(source: str | Path | HardwareSpec = "bplight-16b",
                   overrides: list[str] | None = None) -> list[FieldSource]:
-    """Every field of the description ``source`` (preset name or YAML file) with
-    ``overrides`` applied, in schema order, with its value and source."""
-    from bplight.config.loader import load_spec, parse_overrides
+    """Every field of the description ``source`` (preset name, YAML file, or an already
+    loaded :class:`HardwareSpec`) with ``overrides`` applied, in schema order, with its
+    value and source. For a loaded spec the comments are those of the preset of the same
+    name, and a field whose value differs from that preset's is marked as overridden."""
+    from bplight.config.loader import load_spec, parse_overrides, preset_names
 
-    spec: HardwareSpec = load_spec(str(source), list(overrides or []))
+    spec: HardwareSpec = load_spec(source if isinstance(source, HardwareSpec) else str(source),
+                                   list(overrides or []))
     values = flatten(spec.model_dump(mode="json"))
     described = _description_sources(spec)
+    if isinstance(source, HardwareSpec):
+        name = source.name if source.name in preset_names() else None
+        chain = _yaml_chain(name) if name else []
+        base = flatten(load_spec(name).model_dump(mode="json")) if name else {}
+        changed = {p for p, v in values.items() if name and base.get(p) != v}
+    else:
+        chain, changed = _yaml_chain(str(source)), set()
     commented: dict[str, tuple[str, str]] = {}
-    for origin, text in _yaml_chain(str(source)):
+    for origin, text in chain:
         try:
             notes = yaml_comment_sources(text)
         except yaml.YAMLError as exc:  # load_spec accepted it, so this is not expected
@@ -137,6 +147,8 @@ def field_sources(source: str | Path = "bplight-16b",
     for path, value in values.items():
         if path in set_paths:
             text, origin = "set on the command line", "--set"
+        elif path in changed:
+            text, origin = "changed from the preset after loading", "override"
         elif path in commented:
             text, origin = commented[path]
         elif path in described:
