@@ -181,8 +181,8 @@ def cost_observations() -> str:
     static = train.static_power_by_component_w
     e = train.energy_by_component_j
     total = sum(e.values())
-    static_share = sum(e.get(k, 0.0) for k in static) / total
-    adc_share = e.get("adc", 0.0) / total
+    static_share = sum(e[k] for k in static) / total
+    adc_share = e["adc"] / total
     m = plan(GemmShape(m=1, k=ph.wavelengths_per_bank, n=1, phase="forward"), spec)
     slow = {b: _estimate("vgg16", "train", b, True).latency_s
             / _estimate("vgg16", "train", b).latency_s for b in (1, 64)}
@@ -195,8 +195,8 @@ def cost_observations() -> str:
     lines = [
         f"- **Static power dominates.** Ring thermal hold ({rings:,} weight rings × "
         f"{1e3 * c.weight_ring_hold_power_w:.3g} mW + {banks:,} modulators × "
-        f"{1e3 * c.modulator_hold_power_w:.3g} mW = {static.get('ring_thermal', 0.0):.3g} W) "
-        f"and lasers ({static.get('laser', 0.0):.3g} W) are {100 * static_share:.0f} % of the "
+        f"{1e3 * c.modulator_hold_power_w:.3g} mW = {static['ring_thermal']:.3g} W) "
+        f"and lasers ({static['laser']:.3g} W) are {100 * static_share:.0f} % of the "
         "energy of VGG-16 training at batch 64 and almost all of it when the chip idles; ADC "
         f"conversions are the largest dynamic cost ({100 * adc_share:.0f} %).",
         f"- **Bit slicing is the efficiency limit.** With {m.input_slices} input slices and "
