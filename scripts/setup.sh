@@ -47,36 +47,8 @@ fi
 pip() { "$VPY" -m pip "$@"; }
 
 # A CPU wheel of the pinned torch among pip's find-links (PIP_FIND_LINKS, pip.conf):
-# prints its path. Cheap: reads only the wheels' metadata.
-local_cpu_wheel() {
-    "$VPY" - "$TORCH" <<'PYEOF'
-import glob, os, re, subprocess, sys, zipfile
-pin = sys.argv[1]
-want = pin.split("==", 1)[1] if "==" in pin else None
-dirs = os.environ.get("PIP_FIND_LINKS", "").split()
-conf = subprocess.run([sys.executable, "-m", "pip", "config", "list"],
-                      capture_output=True, text=True).stdout
-for line in conf.splitlines():
-    key, _, value = line.partition("=")
-    if key.endswith("find-links"):
-        dirs += value.strip("'\"").split()
-for d in dirs:
-    for whl in sorted(glob.glob(os.path.join(d.removeprefix("file://"), "torch-*.whl"))):
-        version = os.path.basename(whl).split("-")[1]
-        if want and version.split("+")[0] != want:
-            continue
-        try:
-            with zipfile.ZipFile(whl) as z:
-                meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
-                text = z.read(meta).decode("utf-8", "replace")
-        except (OSError, StopIteration, zipfile.BadZipFile):
-            continue
-        if not re.search(r"^Requires-Dist: *(nvidia-|triton)", text, re.M):
-            print(whl)
-            sys.exit(0)
-sys.exit(1)
-PYEOF
-}
+# prints its path (scripts/find_cpu_wheel.py reads only the wheels' metadata).
+local_cpu_wheel() { "$VPY" scripts/find_cpu_wheel.py "$TORCH"; }
 
 # Would pip, as configured here, install a CUDA build (nvidia-* / triton packages)?
 # (may download the wheel to find out: only the last resort)
