@@ -26,6 +26,7 @@ _SUBCOMMANDS = [
     ("bplight.experiments.hardware", "add_parser"),
     ("bplight.report.html", "add_parser"),
     ("bplight.data.fetch", "add_data_parser"),
+    ("bplight.experiments.sweep", "add_parser"),
 ]
 
 EXIT_USER_ERROR = 2

@@ -1,0 +1,106 @@
+"""What one point computes: cost (vectorised, many designs at once) and accuracy (a short
+training run through the chip model, or the FP32 model trained identically).
+
+:func:`train_point` is the task function the executors run in a worker process; it calls
+only :mod:`bplight.experiments.train`'s public API (:class:`TrainConfig`,
+:func:`run_training`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bplight.experiments.sweep.spec import COST_METRICS, MODES, CostWorkload
+
+SPEEDUP_BASELINES = ("gtx1080", "pipelayer", "isaac")
+
+TRAIN_FN = "bplight.experiments.sweep.points:train_point"
+
+
+def train_point(payload: dict[str, Any]) -> dict[str, Any]:
+    """Train one model as ``payload`` says; returns its test accuracy and what it cost.
+
+    ``payload``: model, dataset, subset, epochs, batch_size, lr, width, seed, hardware
+    (preset or YAML file), overrides (``--set`` strings), run_dir, data_root. A run
+    directory left by an interrupted attempt is resumed from its last finished epoch."""
+    from bplight.experiments.train import TrainConfig, TrainingDiverged, run_training
+
+    cfg = TrainConfig(model=payload["model"], dataset=payload["dataset"],
+                      hardware=payload["hardware"], overrides=tuple(payload["overrides"]),
+                      epochs=int(payload["epochs"]), batch_size=int(payload["batch_size"]),
+                      lr=float(payload["lr"]), seed=int(payload["seed"]),
+                      subset=payload["subset"], width=float(payload.get("width", 1.0)),
+                      data_root=payload.get("data_root"), device=payload.get("device", "cpu"),
+                      baseline=False)
+    run_dir = Path(payload["run_dir"])
+    resume = (run_dir / "args.json").exists()
+    t0 = time.perf_counter()
+    try:
+        summary = run_training(cfg, run_dir, resume=resume, progress=False)
+    except TrainingDiverged as exc:  # an outcome of the design, not a crash
+        return {"accuracy": None, "reason": f"training diverged: {exc}"}
+    out = {"accuracy": summary["test_accuracy"], "train_wall_s": time.perf_counter() - t0}
+    mem = summary.get("memristor")
+    if isinstance(mem, dict) and "changed_cell_fraction" in mem:
+        out["measured_changed_cell_fraction"] = mem["changed_cell_fraction"]
+    return out
+
+
+def cost_points(resolved: Any, designs: list[dict[str, Any]], workload: CostWorkload
+                ) -> list[tuple[dict[str, Any], bool, str]]:
+    """(objectives, feasible, reason) of every design on ``workload``, both modes, from
+    the vectorised engine (:func:`bplight.cost.vectorized.sweep`)."""
+    from bplight.cost.vectorized import sweep
+    from bplight.experiments.common import build_workload
+
+    wl = build_workload(workload.model, workload.input)
+    paths = list(resolved.spec.parameters)
+    params = {}
+    for p in paths:
+        vals = [d[p] for d in designs]
+        if any(v is None or isinstance(v, str) for v in vals):
+            params[p] = np.array(vals, dtype=object)
+        else:
+            params[p] = np.array(vals)
+    cols: dict[str, np.ndarray] = {}
+    feasible = np.ones(len(designs), dtype=bool)
+    reason = np.full(len(designs), "", dtype=object)
+    for mode in MODES:
+        r = sweep(wl, resolved.base, mode, workload.batch, params)
+        feasible &= r.feasible
+        reason = np.where(reason == "", r.reason, reason)
+        cols[f"{mode}_latency_s"] = r.latency_s
+        cols[f"{mode}_energy_j"] = r.energy_j
+        cols[f"{mode}_energy_per_image_j"] = r.energy_per_image_j
+        cols[f"{mode}_gops"] = r.gops
+        cols[f"{mode}_gops_per_w"] = r.gops_per_w
+        cols[f"{mode}_gops_per_s_per_mm2"] = r.gops_per_s_per_mm2
+        cols["area_mm2"] = r.area_mm2
+        for name, lat in _baseline_latencies(wl, mode, workload.batch).items():
+            cols[f"{mode}_speedup_vs_{name}"] = (np.full(len(designs), np.nan) if lat is None
+                                                  else lat / r.latency_s)
+        for k, v in r.energy_by_component_j.items():
+            cols[f"{mode}_energy_{k}_j"] = v / r.batch
+    assert set(f"train_{m}" for m in COST_METRICS) <= set(cols)
+    out = []
+    for i in range(len(designs)):
+        obj = {k: float(v[i]) for k, v in cols.items()}
+        out.append((obj, bool(feasible[i]), str(reason[i])))
+    return out
+
+
+def _baseline_latencies(wl: Any, mode: str, batch: int) -> dict[str, float | None]:
+    """Each speed-up baseline's latency on the same GEMMs (None: it cannot run ``mode``)."""
+    from bplight.baselines import TrainingNotSupported, get_baseline
+
+    out: dict[str, float | None] = {}
+    for name in SPEEDUP_BASELINES:
+        try:
+            out[name] = get_baseline(name).estimate(wl, mode, batch).latency_s
+        except TrainingNotSupported:
+            out[name] = None
+    return out
