@@ -2,8 +2,10 @@
 each with the machine it was measured on (CPU, cores, load average, date, commit); then
 ``scripts/regenerate-docs`` inserts the numbers into README.md and docs/.
 
-    scripts/run-benchmarks                 # both (~2-4 min on 2 idle cores)
-    scripts/run-benchmarks --only sweep    # only bench_cost_sweep.py (seconds)
+    scripts/run-benchmarks                    # speed and sweep (~2-4 min on 2 idle cores)
+    scripts/run-benchmarks --only sweep       # only bench_cost_sweep.py (seconds)
+    scripts/run-benchmarks --only accuracy    # bench_accuracy.py (~30 min), then its JSON
+                                              # and plot into docs/accuracy/
 
 Timings depend on the machine and its load: run on an idle machine, and read the
 recorded load average before trusting a number.
@@ -72,12 +74,33 @@ def run(name: str) -> Path:
     return target
 
 
+def run_accuracy() -> None:
+    """bench_accuracy.py into benchmarks/out/accuracy (its run cache), then the JSON (with
+    the machine) and the plot into docs/accuracy/."""
+    out = ROOT / "benchmarks" / "out" / "accuracy"
+    info = machine()
+    cmd = [sys.executable, "benchmarks/bench_accuracy.py", "--out", str(out)]
+    print("+ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    from bplight.io import atomic_write_bytes, atomic_write_json
+
+    data = json.loads((out / "accuracy.json").read_text())
+    data["machine"] = info
+    atomic_write_json(ROOT / "docs" / "accuracy" / "accuracy.json", data)
+    atomic_write_bytes(ROOT / "docs" / "accuracy" / "accuracy.png",
+                       (out / "accuracy.png").read_bytes())
+    print("wrote docs/accuracy/accuracy.json, docs/accuracy/accuracy.png")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=sorted(BENCHES), action="append")
+    ap.add_argument("--only", choices=sorted([*BENCHES, "accuracy"]), action="append")
     args = ap.parse_args()
     for name in args.only or list(BENCHES):
-        run(name)
+        if name == "accuracy":
+            run_accuracy()
+        else:
+            run(name)
     print("now run scripts/regenerate-docs")
     return 0
 
