@@ -13,6 +13,7 @@ Source keys are those of ``docs/sources.md``.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -114,7 +115,15 @@ class LaserConfig(FrozenConfig):
         0.1, gt=0, description="Largest optical power per wavelength the source can give "
         "(20 dBm: assumption, about the limit of on-chip nonlinear loss in silicon).")
     rin_db_per_hz: float = Field(
-        -140.0, lt=0, description="Relative intensity noise: -140 dB/Hz (AQ).")
+        -140.0, lt=0, description="Relative intensity noise of each line: -140 dB/Hz "
+        "(AQ's model; the noisy end: DFB lasers reach a floor of about -155 to -165 dB/Hz "
+        "with a relaxation peak 10-20 dB higher at 1-10 GHz, TMTT; docs/sources.md).")
+    rin_correlation: Literal["correlated", "independent"] = Field(
+        "correlated", description="RIN of the wavelengths a detector sums: 'correlated' "
+        "(one source split over the lines: RIN (sum I)^2 B, the conservative case of "
+        "docs/sources.md#physics) or 'independent' (one laser per line, or a comb with "
+        "uncorrelated line noise: the variances add, RIN sum(I_k^2) B, so the RIN cap "
+        "rises by 10 log10(wavelengths_per_bank) dB at full scale; TMTT).")
     target_snr_db: float | None = Field(
         None, gt=0, le=200, description="Detector SNR (at full-scale signal) the link "
         "budget must reach. None: the SNR at which one ADC read of a pass errs with "
@@ -125,6 +134,19 @@ class LaserConfig(FrozenConfig):
         "read of a pass by one step or more (assumption: 1e-4; bit-sliced sums need "
         "near-exact reads because an error in a high-order slice is scaled by its slice "
         "weight, docs/sources.md#physics).")
+    read_budget: Literal["exact_reads", "output_variance"] = Field(
+        "exact_reads", description="How the link budget sizes the laser (photonics/"
+        "link_budget.py): 'exact_reads' makes every ADC read of every (input slice, weight "
+        "slice) pass err with probability <= read_error_rate; 'output_variance' lets the "
+        "reads be noisy as long as the error of one K-chunk's shift-added output, the "
+        "read-error variances of the passes weighted by their significance "
+        "4^(i dac_bits + j ring_bits), stays within output_error_rel of that output's "
+        "full scale.")
+    output_error_rel: float = Field(
+        2.0**-12, gt=0, lt=1, description="Under read_budget 'output_variance': largest "
+        "error std of one K-chunk's shift-added output relative to its full scale "
+        "chunk (2^m_in - 1)(2^m_w - 1) (assumption: 2^-12, a 12-bit-accurate partial "
+        "product, below the 8-bit operands' own rounding).")
 
 
 class LinkConfig(FrozenConfig):
@@ -160,8 +182,13 @@ class DetectorConfig(FrozenConfig):
     load_ohm: float = Field(50.0, gt=0, description="Load resistance 50 Ohm (AQ).")
     temperature_k: float = Field(300.0, gt=0, description="Operating temperature (300 K).")
     bandwidth_hz: float | None = Field(
-        None, gt=0, description="Electrical bandwidth; None: half the modulation rate "
-        "(Nyquist signalling, docs/sources.md#physics).")
+        None, gt=0, description="Electrical noise bandwidth; None: from noise_bandwidth "
+        "and the modulation rate.")
+    noise_bandwidth: Literal["half_rate", "rate_over_sqrt2", "rate"] = Field(
+        "half_rate", description="Noise bandwidth B when bandwidth_hz is None: "
+        "'half_rate' f/2 (Nyquist signalling, docs/sources.md#physics), "
+        "'rate_over_sqrt2' f/sqrt(2) (AQ's findPDSensitivity; 1.5 dB more noise), "
+        "'rate' f (a detector as fast as the symbol rate; 3 dB more noise).")
 
 
 class MemristorConfig(FrozenConfig):
@@ -278,10 +305,12 @@ class HardwareSpec(FrozenConfig):
 
     @property
     def detector_bandwidth_hz(self) -> float:
-        """Electrical bandwidth of the detector (half the symbol rate unless set)."""
+        """Electrical noise bandwidth of the detector: ``detector.bandwidth_hz`` if set,
+        else the symbol rate divided by 2, sqrt(2) or 1 (``detector.noise_bandwidth``)."""
         if self.detector.bandwidth_hz is not None:
             return self.detector.bandwidth_hz
-        return self.photonics.modulation_rate_hz / 2.0
+        divisor = {"half_rate": 2.0, "rate_over_sqrt2": math.sqrt(2.0), "rate": 1.0}
+        return self.photonics.modulation_rate_hz / divisor[self.detector.noise_bandwidth]
 
     @property
     def memristor_cells_per_weight(self) -> int:

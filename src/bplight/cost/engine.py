@@ -46,7 +46,9 @@ The model (``docs/cost-model.md`` has the derivations and the assumptions):
 * sequential: each GEMM in turn on all cores, ``Σ t_s``.
 
 **Bounds and update**: latency = max(schedule, eDRAM, NoC, DRAM, memristor-read and
-digital-lane times) + the weight update (training: ``update.write_policy`` 'all' writes
+digital-lane times) + the weight update; the largest of these (the schedule split into
+streaming passes, ring loads and digital MACs) is reported as the design's ``bound``
+(:data:`BOUNDS`) (training: ``update.write_policy`` 'all' writes
 every cell of every weight once per batch, 'changed' the fraction of cells whose digit
 changed — ``update.changed_cell_fraction``, or the fraction a training run measured —
 ``memristor_parallel_write_rows_per_tile`` rows per tile at a time). Weights
@@ -94,6 +96,22 @@ LATENCY_TERMS = ("compute", "edram", "noc", "dram", "memristor_read", "digital",
 ``pipeline_fill`` (information, already inside ``compute`` for training) is the time from
 the first image entering the pipeline to its last stage: for inference, latency_s is the
 steady-state time per batch and the first result comes ``pipeline_fill`` later."""
+
+BOUNDS = {
+    "analog_passes": "analog passes (ADC rate)",
+    "ring_loads": "ring tuning (tile loads)",
+    "digital_macs": "digital MACs",
+    "edram": "eDRAM bandwidth",
+    "noc": "network bandwidth",
+    "dram": "DRAM bandwidth",
+    "memristor_read": "memristor reads",
+    "digital": "digital element-wise units",
+    "update": "memristor weight update",
+}
+"""What can bound a design's latency (``CostReport.bound``), and the resource in words:
+the largest of the six concurrent terms of :data:`LATENCY_TERMS` — the compute schedule
+split into its parts: streaming the analog passes, loading the rings, digital MACs — or
+the weight update when it takes longer than all of them (:func:`latency_bound`)."""
 
 SOURCES = [
     "ISAAC (Shafiee et al., ISCA 2016; hwcomponents-library isaac.py): ADC table, 1-b DAC "
@@ -180,6 +198,7 @@ class KernelResult:
     static_power: dict[str, np.ndarray]  # [P]
     latency: np.ndarray  # [P]
     latency_terms: dict[str, np.ndarray]  # [P]
+    bound: np.ndarray  # [P] object: the key of BOUNDS that bounds the latency
     area: dict[str, np.ndarray]  # m², [P]
     energy_by_component: dict[str, np.ndarray]  # J, [P], static included
     counts: dict[str, np.ndarray]  # [P]
@@ -219,6 +238,7 @@ class Schedule:
     chain: np.ndarray  # pipeline fill + drain of one image
     slowest: np.ndarray  # slowest stage per image
     compute: np.ndarray  # [P]
+    parts: dict[str, np.ndarray]  # [P]: shares of the stage time, by what it spends on
 
 
 def stage_work(mp: Mapping, arch: Architecture, comps: Components
@@ -248,8 +268,14 @@ def schedule(mp: Mapping, table: GemmTable, batch: np.ndarray, train: bool,
     share = work / _sum0(work)
     cores = np.where(pipe, arch.cores * share, arch.cores * np.ones_like(share))
     c_eff = np.where(a, np.minimum(cores, tiles * mp.m), cores)
-    time = np.where(a, tiles * mp.stream_length / (c_eff * f)
-                    + t_load * np.maximum(tiles / c_eff, 1.0), work / cores)
+    streaming = np.where(a, tiles * mp.stream_length / (c_eff * f), 0.0)
+    loading = np.where(a, t_load * np.maximum(tiles / c_eff, 1.0), 0.0)
+    time = np.where(a, streaming + loading, work / cores)
+    # what the stages' time is spent on (core-seconds), for the bound of the design
+    occupied = _sum0(cores * time)
+    parts = {"analog_passes": _sum0(cores * streaming) / occupied,
+             "ring_loads": _sum0(cores * loading) / occupied,
+             "digital_macs": _sum0(cores * np.where(a, 0.0, time)) / occupied}
     replicas = np.where(a, np.maximum(1.0, c_eff / tiles), 1.0)
     per_image = time / batch
     slowest = np.max(per_image, axis=0)
@@ -265,7 +291,7 @@ def schedule(mp: Mapping, table: GemmTable, batch: np.ndarray, train: bool,
         chain = _sum0(per_image)
         pipelined = batch * slowest  # images streamed continuously: steady state
     compute = np.where(pipe, pipelined, _sum0(time))
-    return Schedule(row_tiles, tiles, cores, time, replicas, chain, slowest, compute)
+    return Schedule(row_tiles, tiles, cores, time, replicas, chain, slowest, compute, parts)
 
 
 def capacities(lay: LayerArrays, cells_per_weight: ArrayLike, batch: np.ndarray,
@@ -411,6 +437,22 @@ def latency_of(terms: dict[str, np.ndarray]) -> np.ndarray:
     return np.maximum.reduce([terms[k] for k in LATENCY_TERMS[:6]]) + terms["update"]
 
 
+def latency_bound(terms: dict[str, np.ndarray], compute_parts: dict[str, np.ndarray]
+                  ) -> np.ndarray:
+    """The key of :data:`BOUNDS` that bounds the latency, per design point (object array
+    [P]): the update when it takes longer than the largest concurrent term, else that
+    term; for the compute schedule, the part its stages spend most core-time on."""
+    concurrent = LATENCY_TERMS[:6]
+    stacked = np.stack(np.broadcast_arrays(*[terms[k] for k in concurrent]))
+    top = np.asarray(concurrent, dtype=object)[np.argmax(stacked, axis=0)]
+    names = list(compute_parts)
+    share = np.stack(np.broadcast_arrays(*[compute_parts[k] for k in names]))
+    compute_part = np.asarray(names, dtype=object)[np.argmax(share, axis=0)]
+    top = np.where(top == "compute", np.broadcast_to(compute_part, top.shape), top)
+    over = np.broadcast_to(terms["update"], top.shape) > np.max(stacked, axis=0)
+    return np.where(over, "update", top).astype(object)
+
+
 def static_attribution(sch: Schedule, upd: Update, latency: np.ndarray, arch: Architecture,
                        comps: Components
                        ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray,
@@ -481,7 +523,8 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
         update_energy=upd.energy, update_time=upd.layer_time, op_energy=op_energy,
         op_time=op_time, static_energy=static_energy, gemm_static_share=g_share,
         update_static_share=u_share, static_power=static_power, latency=latency,
-        latency_terms=terms, area={k: area[k] for k in AREA_COMPONENTS},
+        latency_terms=terms, bound=latency_bound(terms, sch.parts),
+        area={k: area[k] for k in AREA_COMPONENTS},
         energy_by_component=by_component, counts=counts)
 
 
@@ -598,6 +641,7 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
         static_power_by_component_w={k: _f(v) for k, v in r.static_power.items()},
         counts=counts,
         schedule="pipelined" if spec.architecture.pipeline_layers else "sequential",
+        bound=str(np.asarray(r.bound).reshape(-1)[0]),
     )
 
 

@@ -59,6 +59,10 @@ class CostReport:
     """Action counts of the whole run (ADC conversions, ring settings, cell writes ...)."""
     schedule: str = ""
     """How layers share the chip: "pipelined" or "sequential" ("" when not modelled)."""
+    bound: str = ""
+    """The resource that bounds ``latency_s`` (a key of
+    :data:`bplight.cost.engine.BOUNDS`: "analog_passes", "edram", "update" ...; "" when
+    not modelled)."""
 
     @property
     def ops(self) -> float:
@@ -113,6 +117,7 @@ class CostReport:
         out["static_power_by_component_w"] = dict(self.static_power_by_component_w)
         out["counts"] = dict(self.counts)
         out["schedule"] = self.schedule
+        out["bound"] = self.bound
         return out
 
     def phase_totals(self) -> dict[str, dict[str, float]]:

@@ -62,6 +62,9 @@ class SweepResult:
     energy_by_component_j: dict[str, np.ndarray] = field(default_factory=dict)
     area_by_component_mm2: dict[str, np.ndarray] = field(default_factory=dict)
     latency_breakdown_s: dict[str, np.ndarray] = field(default_factory=dict)
+    bound: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    """The resource bounding each point's latency (keys of
+    :data:`bplight.cost.engine.BOUNDS`; "" where infeasible)."""
 
     def __len__(self) -> int:
         return len(self.latency_s)
@@ -100,7 +103,7 @@ class SweepResult:
                     latency_s=self.latency_s, energy_j=self.energy_j, power_w=self.power_w,
                     area_mm2=self.area_mm2, gops=self.gops, gops_per_w=self.gops_per_w,
                     gops_per_s_per_mm2=self.gops_per_s_per_mm2,
-                    energy_per_image_j=self.energy_per_image_j)
+                    energy_per_image_j=self.energy_per_image_j, bound=self.bound)
         cols.update({f"energy_{k}_j": v for k, v in self.energy_by_component_j.items()})
         return pd.DataFrame(cols)
 
@@ -173,6 +176,8 @@ def sweep(workload: Workload, spec: HardwareSpec, mode: str = "train", batch: An
                                for k in parts[0].area},
         latency_breakdown_s={k: joined(lambda r, k=k: r.latency_terms[k])
                              for k in parts[0].latency_terms},
+        bound=np.where(bad, "", np.concatenate(
+            [np.broadcast_to(r.bound, (len(r.latency),)) for r in parts])).astype(object),
     )
 
 

@@ -86,6 +86,24 @@ def rin_limited_snr(rin_db_per_hz: float, bandwidth_hz: float) -> float:
     return 1.0 / (db_to_linear(rin_db_per_hz) * bandwidth_hz)
 
 
+def effective_rin_db_per_hz(rin_db_per_hz: float, lines: int, correlation: str) -> float:
+    """RIN (dB/Hz) to apply to the *total* current of ``lines`` equal wavelengths summed on
+    one detector.
+
+    ``"correlated"`` (one source split over the lines): the intensity fluctuations move
+    together, sigma² = RIN (Σ I_k)² B, the RIN itself. ``"independent"`` (a laser per line,
+    or a comb with uncorrelated line noise): the variances add, sigma² = RIN Σ I_k² B =
+    RIN I² B / lines for I_k = I / lines, i.e. RIN - 10 log10(lines) dB on the total current
+    (TMTT: RIN falls with the number of independent lasers combined; docs/sources.md#physics).
+    """
+    if correlation == "correlated":
+        return rin_db_per_hz
+    if correlation == "independent":
+        return rin_db_per_hz - 10.0 * math.log10(lines)
+    raise ValueError(f"unknown RIN correlation {correlation!r}; allowed: correlated, "
+                     "independent")
+
+
 def enob_from_snr_db(snr_db: float) -> float:
     """Effective number of bits (SNR_dB - 1.76) / 6.02."""
     return (snr_db - ADC_SNR_OFFSET_DB) / ADC_SNR_SLOPE_DB

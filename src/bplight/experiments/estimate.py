@@ -171,12 +171,20 @@ def table(headers: list[str], rows: list[list[str]], title: str) -> str:
     return "\n".join(out)
 
 
+def _bound_text(bound: str) -> str:
+    """The bounding resource of an estimate in words."""
+    from bplight.cost.engine import BOUNDS
+
+    return BOUNDS.get(bound, bound or "-")
+
+
 def format_report(r: CostReport, workload, peak_rates: dict) -> str:
     """Summary, latency terms, phases, components and layers as text tables."""
     shape = "x".join(map(str, r.input_shape))
     summary = [
         ["design", r.design], ["workload", f"{r.workload} ({shape})"],
         ["mode", f"{r.mode}, batch {r.batch}, {r.schedule} layers"],
+        ["latency bound", _bound_text(r.bound)],
         ["MACs", format_si(r.macs, "")], ["latency", format_si(r.latency_s, "s")],
         ["latency per image", format_si(r.latency_per_image_s, "s")],
         ["energy", format_si(r.energy_j, "J")],

@@ -21,17 +21,34 @@ of the laser (:mod:`bplight.devices.photodetector`, docs/sources.md#physics vari
 budget is evaluated at *full scale*: all C wavelengths of a bank at full transmission
 onto one detector, I_fs = R C P_rx. Its SNR fixes the relative noise of every pass,
 noise_sigma_rel = 1 / sqrt(SNR) (a conservative choice: shot and RIN noise are largest
-at full scale). RIN is counted on the total current (comb lines fully correlated;
-conservative, as in docs/sources.md#physics).
+at full scale). RIN follows ``spec.laser.rin_correlation``: 'correlated' lines (one
+source split over them) count RIN on the total current (conservative, as in
+docs/sources.md#physics); 'independent' lines add their RIN in power, RIN I² B / C on the
+total (:func:`bplight.devices.photodetector.effective_rin_db_per_hz`), so the RIN cap
+1 / (RIN B) rises by 10 log10(C) dB. B is ``spec.detector_bandwidth_hz`` (the noise
+bandwidth convention ``detector.noise_bandwidth``: f/2 by default, f/sqrt(2) as AQ).
 
-**Target SNR**: ``spec.laser.target_snr_db`` if set; else the SNR at which detector
-noise moves one ADC read of a pass by a step or more with probability at most
-``spec.laser.read_error_rate``: sigma = step / (2 z), z = Phi^-1(1 - p/2), in slice
-units, and SNR = (full_scale / sigma)^2, the worst over the analog products (full scale
-and step from :func:`bplight.mapping.plan`). Bit-sliced sums need such near-exact reads:
-a read error in a high-order slice is multiplied by that slice's weight (docs/sources.md#physics).
-The textbook 6.02 b + 1.76 dB would leave sigma about 0.3 step and ~10 % of reads off
-by one. With no quantization and no ADC there is no requirement: the laser runs at the
+**Target SNR**: ``spec.laser.target_snr_db`` if set; else from ``spec.laser.read_budget``,
+the worst over the analog products (full scale and step from :func:`bplight.mapping.plan`),
+SNR = (full_scale / sigma)^2 for the largest allowed pass noise sigma (slice units):
+
+* ``exact_reads``: detector noise moves one ADC read of *any* pass by a step or more with
+  probability at most ``spec.laser.read_error_rate``: sigma = step / (2 z),
+  z = Phi^-1(1 - p/2). Bit-sliced sums need such near-exact reads when every pass is
+  held to one rule: a read error in a high-order slice is multiplied by that slice's
+  weight (docs/sources.md#physics). The textbook 6.02 b + 1.76 dB would leave sigma about
+  0.3 step and ~10 % of reads off by one.
+* ``output_variance``: the reads may err, but the error of one K-chunk's shift-added
+  output — the read-error variances of its passes (i, j) (and sign passes) weighted by
+  their significance 4^(i dac + j ring), :func:`bplight.photonics.read_noise.
+  chunk_output_error_var` — stays within ``spec.laser.output_error_rel`` of the chunk's
+  full-scale output chunk (2^m_in - 1)(2^m_w - 1). One laser feeds every pass, so one
+  sigma serves all pairs: low-order reads then err often (their errors barely move the
+  output) while the budget is set by the high-order pairs. The numerics inject the same
+  per-pass sigma (exact: per read; fast: the same weighted variance). A coarse ADC whose
+  rounding alone exceeds the target makes the design infeasible.
+
+With no quantization and no ADC there is no requirement: the laser runs at the
 configured power, else at the maximum, and ``target_snr_db`` is None.
 
 **Laser power**: the configured ``spec.laser.power_per_wavelength_w`` if set (its SNR
@@ -55,6 +72,7 @@ from bplight.devices import laser as laser_dev
 from bplight.devices import photodetector as pd
 from bplight.errors import InfeasibleDesignError
 from bplight.mapping import GemmShape, plan
+from bplight.photonics import read_noise
 from bplight.units import db_to_linear, dbm_to_watt, linear_to_db, watt_to_dbm
 
 
@@ -90,6 +108,10 @@ class LinkBudget:
     feasible: bool
     reason: str
     """Empty when feasible; else one sentence naming the numbers."""
+    output_error_rel: float | None = None
+    """Error std of one K-chunk's shift-added output relative to its full scale at this
+    noise (:func:`bplight.photonics.read_noise.chunk_output_error_var`), the worst over the
+    analog products; None without an analog product."""
 
     @property
     def laser_power_per_wavelength_dbm(self) -> float:
@@ -121,36 +143,67 @@ def split_db(spec: HardwareSpec) -> float:
     return 10.0 * math.log10(spec.architecture.banks_per_core)
 
 
-def _target(spec: HardwareSpec) -> tuple[float | None, str]:
-    """Target SNR (dB) and a phrase naming what needs it ("reliable 6-bit reads")."""
+def _chunk_plans(spec: HardwareSpec) -> list[tuple[str, object]]:
+    """(phase, Mapping of one K-chunk with a signed input) of every analog product."""
+    c = spec.photonics.wavelengths_per_bank
+    return [(p, plan(GemmShape(1, c, 1, p), spec)) for p in PHASES if spec.product(p).analog]
+
+
+def _target(spec: HardwareSpec) -> tuple[float | None, str, str]:
+    """Target SNR (dB), a phrase naming what needs it ("reliable 6-bit reads") and, when no
+    laser power can meet the read budget, the sentence saying why (else "")."""
     if spec.laser.target_snr_db is not None:
-        return spec.laser.target_snr_db, "laser.target_snr_db"
+        return spec.laser.target_snr_db, "laser.target_snr_db", ""
     best: float | None = None
     label = ""
-    z = NormalDist().inv_cdf(1.0 - spec.laser.read_error_rate / 2.0)
-    for phase in PHASES:
-        prod = spec.product(phase)
-        if not prod.analog:
-            continue
-        m = plan(GemmShape(1, spec.photonics.wavelengths_per_bank, 1, phase), spec)
-        step = m.adc_step if m.adc_bits is not None else (1.0 if m.integer_sums else 0.0)
-        if step == 0.0:
-            continue
-        sigma_units = step / (2.0 * z)
+    laser = spec.laser
+    z = NormalDist().inv_cdf(1.0 - laser.read_error_rate / 2.0)
+    for phase, m in _chunk_plans(spec):
+        if laser.read_budget == "output_variance":
+            if m.input_magnitude_bits is None and m.weight_magnitude_bits is None and (
+                    m.adc_bits is None):
+                continue
+            sigma_units, adc_rel = read_noise.sigma_for_output_error(m, laser.output_error_rel)
+            if math.isnan(sigma_units):
+                return None, "", (
+                    f"the {m.adc_bits}-bit ADC of the {phase} passes (step {m.adc_step:.3g} "
+                    f"slice units) alone leaves an output error of {adc_rel:.3g} of full "
+                    f"scale, above laser.output_error_rel = {laser.output_error_rel:.3g}, so "
+                    "no laser power meets the read budget")
+            what = (f"an output error <= {laser.output_error_rel:.3g} of full scale for "
+                    f"{phase} passes (|sum| <= {m.full_scale}, read errors weighted by slice "
+                    "significance)")
+        else:
+            step = m.adc_step if m.adc_bits is not None else (1.0 if m.integer_sums else 0.0)
+            if step == 0.0:
+                continue
+            sigma_units = step / (2.0 * z)
+            adc = f"{m.adc_bits}-bit " if m.adc_bits is not None else ""
+            what = (f"{adc}reads of {phase} passes (|sum| <= {m.full_scale}) that err with "
+                    f"probability <= {laser.read_error_rate:g}")
         need = 20.0 * math.log10(m.full_scale / sigma_units)
         if best is None or need > best:
-            best = need
-            adc = f"{m.adc_bits}-bit " if m.adc_bits is not None else ""
-            label = (f"{adc}reads of {phase} passes (|sum| <= {m.full_scale}) that err with "
-                     f"probability <= {spec.laser.read_error_rate:g}")
-    return best, label
+            best, label = need, what
+    return best, label, ""
+
+
+def _output_error_rel(spec: HardwareSpec, noise_sigma_rel: float) -> float | None:
+    """:attr:`LinkBudget.output_error_rel` at pass noise ``noise_sigma_rel``."""
+    worst: float | None = None
+    for _, m in _chunk_plans(spec):
+        var = read_noise.chunk_output_error_var(m, noise_sigma_rel * m.full_scale)
+        rel = math.sqrt(var) / read_noise.chunk_output_full_scale(m)
+        worst = rel if worst is None else max(worst, rel)
+    return worst
 
 
 def _detector_args(spec: HardwareSpec) -> dict[str, float]:
     d = spec.detector
     return {"bandwidth_hz": spec.detector_bandwidth_hz, "dark_current_a": d.dark_current_a,
             "load_ohm": d.load_ohm, "temperature_k": d.temperature_k,
-            "rin_db_per_hz": spec.laser.rin_db_per_hz}
+            "rin_db_per_hz": pd.effective_rin_db_per_hz(
+                spec.laser.rin_db_per_hz, spec.photonics.wavelengths_per_bank,
+                spec.laser.rin_correlation)}
 
 
 def _budget_at(spec: HardwareSpec, laser_w: float, target_db: float | None, feasible: bool,
@@ -169,7 +222,8 @@ def _budget_at(spec: HardwareSpec, laser_w: float, target_db: float | None, feas
         laser_optical_power_w=optical,
         laser_electrical_power_w=laser_dev.electrical_power_w(
             optical, spec.laser.wall_plug_efficiency),
-        path_loss_db=loss, split_db=split, feasible=feasible, reason=reason)
+        path_loss_db=loss, split_db=split, feasible=feasible, reason=reason,
+        output_error_rel=_output_error_rel(spec, 1.0 / math.sqrt(snr_lin)))
 
 
 def link_budget(spec: HardwareSpec) -> LinkBudget:
@@ -192,10 +246,13 @@ def _link_budget_json(spec_json: str) -> LinkBudget:
 
 @functools.lru_cache(maxsize=128)
 def _link_budget_cached(spec: HardwareSpec) -> LinkBudget:
-    target_db, label = _target(spec)
+    target_db, label, impossible = _target(spec)
     max_w = spec.laser.max_power_per_wavelength_w
     max_dbm = watt_to_dbm(max_w)
     configured = spec.laser.power_per_wavelength_w
+    if impossible:
+        return _budget_at(spec, max_w if configured is None else configured, None, False,
+                          impossible)
 
     if configured is not None:
         if configured > max_w * (1.0 + 1e-12):
@@ -216,10 +273,12 @@ def _link_budget_cached(spec: HardwareSpec) -> LinkBudget:
     current = pd.required_photocurrent(db_to_linear(target_db), balanced=True, **det)
     if math.isinf(current):
         cap_db = linear_to_db(pd.rin_limited_snr(det["rin_db_per_hz"], det["bandwidth_hz"]))
+        rin = f"RIN {spec.laser.rin_db_per_hz:.0f} dB/Hz"
+        if spec.laser.rin_correlation == "independent":
+            rin += f" per independent line, {det['rin_db_per_hz']:.1f} dB/Hz on the sum"
         return _budget_at(spec, max_w, target_db, False, (
             f"the {target_db:.1f} dB SNR of {label} exceeds the RIN limit of {cap_db:.1f} dB "
-            f"(RIN {det['rin_db_per_hz']:.0f} dB/Hz over {det['bandwidth_hz'] / 1e9:.3g} GHz), "
-            "so no laser power reaches it"))
+            f"({rin} over {det['bandwidth_hz'] / 1e9:.3g} GHz), so no laser power reaches it"))
     c = spec.photonics.wavelengths_per_bank
     rx_w = current / (spec.detector.responsivity_a_per_w * c)
     need_dbm = laser_dev.required_laser_power_dbm(watt_to_dbm(rx_w), path_loss_db(spec),
