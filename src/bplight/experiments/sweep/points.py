@@ -53,12 +53,36 @@ def train_point(payload: dict[str, Any]) -> dict[str, Any]:
 def cost_points(resolved: Any, designs: list[dict[str, Any]], workload: CostWorkload
                 ) -> list[tuple[dict[str, Any], bool, str]]:
     """(objectives, feasible, reason) of every design on ``workload``, both modes, from
-    the vectorised engine (:func:`bplight.cost.vectorized.sweep`)."""
+    the vectorised engine (:func:`bplight.cost.vectorized.sweep`).
+
+    All designs go through the engine at once. The engine checks each swept value against
+    the base description; where a value is valid only together with other swept values
+    (e.g. more wavelengths with a wider FSR), it refuses the block, and the designs are
+    then checked one by one: those the schema rejects are infeasible with its reason,
+    the others are costed one at a time from their own resolved description."""
+    from bplight.errors import ConfigError
+
+    try:
+        return _cost_block(resolved.base, designs, list(resolved.spec.parameters), workload)
+    except ConfigError:
+        pass
+    out = []
+    for d in designs:
+        try:
+            spec = resolved.point_spec(d)
+        except ConfigError as exc:
+            out.append(({}, False, str(exc)))
+            continue
+        out.extend(_cost_block(spec, [{}], [], workload))
+    return out
+
+
+def _cost_block(base: Any, designs: list[dict[str, Any]], paths: list[str],
+                workload: CostWorkload) -> list[tuple[dict[str, Any], bool, str]]:
     from bplight.cost.vectorized import sweep
     from bplight.experiments.common import build_workload
 
     wl = build_workload(workload.model, workload.input)
-    paths = list(resolved.spec.parameters)
     params = {}
     for p in paths:
         vals = [d[p] for d in designs]
@@ -66,11 +90,12 @@ def cost_points(resolved: Any, designs: list[dict[str, Any]], workload: CostWork
             params[p] = np.array(vals, dtype=object)
         else:
             params[p] = np.array(vals)
+    n = len(designs)
     cols: dict[str, np.ndarray] = {}
-    feasible = np.ones(len(designs), dtype=bool)
-    reason = np.full(len(designs), "", dtype=object)
+    feasible = np.ones(n, dtype=bool)
+    reason = np.full(n, "", dtype=object)
     for mode in MODES:
-        r = sweep(wl, resolved.base, mode, workload.batch, params)
+        r = sweep(wl, base, mode, np.full(n, workload.batch), params)
         feasible &= r.feasible
         reason = np.where(reason == "", r.reason, reason)
         cols[f"{mode}_latency_s"] = r.latency_s
@@ -81,16 +106,13 @@ def cost_points(resolved: Any, designs: list[dict[str, Any]], workload: CostWork
         cols[f"{mode}_gops_per_s_per_mm2"] = r.gops_per_s_per_mm2
         cols["area_mm2"] = r.area_mm2
         for name, lat in _baseline_latencies(wl, mode, workload.batch).items():
-            cols[f"{mode}_speedup_vs_{name}"] = (np.full(len(designs), np.nan) if lat is None
+            cols[f"{mode}_speedup_vs_{name}"] = (np.full(n, np.nan) if lat is None
                                                   else lat / r.latency_s)
         for k, v in r.energy_by_component_j.items():
             cols[f"{mode}_energy_{k}_j"] = v / r.batch
-    assert set(f"train_{m}" for m in COST_METRICS) <= set(cols)
-    out = []
-    for i in range(len(designs)):
-        obj = {k: float(v[i]) for k, v in cols.items()}
-        out.append((obj, bool(feasible[i]), str(reason[i])))
-    return out
+    assert {f"train_{m}" for m in COST_METRICS} <= set(cols)
+    return [({k: float(v[i]) for k, v in cols.items()}, bool(feasible[i]), str(reason[i]))
+            for i in range(n)]
 
 
 def _baseline_latencies(wl: Any, mode: str, batch: int) -> dict[str, float | None]:

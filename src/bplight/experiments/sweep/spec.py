@@ -286,12 +286,32 @@ class ResolvedSweep:
                               "numeric or categorical field of a block (e.g. forward.adc_bits)")
 
     def _canonical(self, path: str, value: Any) -> Any:
-        """``value`` as the schema stores it (units parsed), or ConfigError."""
+        """``value`` as the schema stores it (units parsed), or ConfigError if the field
+        rejects it on its own. A value that only fails a check across fields (e.g. more
+        wavelengths than the ring's FSR holds at the base spacing) is allowed: each
+        combination is checked per point, and one that fails is recorded infeasible."""
+        from bplight.config.dotted import merge_into
+
+        data = merge_into(merge_into({}, self.base_dump), _nest(path, value))
         try:
-            spec = load_spec(self.base, {**_nest(path, value)})
-        except ConfigError as exc:
-            raise ConfigError(f"{self.where}: parameters.{path} = {value!r} is not allowed "
-                              f"({_after_colon(str(exc))})") from None
+            spec = HardwareSpec.model_validate(data)
+        except ValidationError as exc:
+            parts = tuple(path.split("."))
+            own = [e for e in exc.errors()
+                   if tuple(str(p) for p in e["loc"])[:len(parts)] == parts
+                   or len(e["loc"]) >= len(parts)]
+            if own:
+                msg = own[0]["msg"].removeprefix("Value error, ")
+                raise ConfigError(f"{self.where}: parameters.{path} = {value!r} is not "
+                                  f"allowed ({msg})") from None
+            if isinstance(value, str):
+                from bplight.units import UnitError, parse_quantity
+
+                try:
+                    return parse_quantity(value)
+                except UnitError:
+                    return value
+            return value
         return get_path(spec.model_dump(), path)
 
     def _check_range(self, path: str, p: ParamRange
