@@ -72,6 +72,21 @@ def one_epoch_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory
     return run, _last_json(buf.getvalue())
 
 
+@pytest.fixture(scope="module")
+def straight_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+                 ) -> tuple[Path, dict]:
+    """A 3-epoch FAST run with its FP32 baseline, trained without interruption: the
+    reference that resumed and extended runs must reproduce exactly."""
+    run = tmp_path_factory.mktemp("runs") / "straight"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ds_mod, "local_source_dirs", lambda name: [])
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert main(["train", "--epochs", "3", "--run-dir", str(run),
+                         "--data-root", str(shared_data), *FAST]) == 0
+    return run, _last_json(buf.getvalue())
+
+
 @pytest.fixture
 def finished_run(one_epoch_run: tuple[Path, dict], tmp_path: Path) -> Path:
     run = tmp_path / "run"
@@ -116,8 +131,8 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
     return torch.load(run / "checkpoint-hardware.pt", weights_only=True)["model"]
 
 
-def test_resume_extends_a_finished_run(data_root: Path, finished_run: Path, tmp_path: Path,
-                                       capsys) -> None:
+def test_resume_extends_a_finished_run(data_root: Path, finished_run: Path,
+                                       straight_run: tuple[Path, dict], capsys) -> None:
     """A finished run (its schedule at its end) extended with --epochs keeps training,
     on the cosine schedule recomputed for the new total: exactly the epochs a run started
     with that total would have trained."""
@@ -134,10 +149,8 @@ def test_resume_extends_a_finished_run(data_root: Path, finished_run: Path, tmp_
     after = _weights(run)
     assert any(not torch.equal(before[k], after[k]) for k in before if k.endswith("weight"))
     assert second["epochs"] == 3
-    straight = tmp_path / "straight"
-    assert main(["train", "--epochs", "3", "--no-baseline", "--run-dir", str(straight),
-                 "--data-root", str(data_root), *FAST]) == 0
-    assert _last_json(capsys.readouterr().out)["test_accuracy"] == second["test_accuracy"]
+    straight, summary = straight_run  # the FP32 baseline beside it does not touch this run
+    assert summary["test_accuracy"] == second["test_accuracy"]
     assert all(torch.equal(after[k], v) for k, v in _weights(straight).items())
 
 
@@ -149,11 +162,11 @@ def test_resume_cannot_shrink_a_run(data_root: Path, finished_run: Path, capsys)
 
 
 def test_interrupted_run_resumes_to_the_same_result(data_root: Path, tmp_path: Path,
+                                                    straight_run: tuple[Path, dict],
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys) -> None:
-    common = ["--data-root", str(data_root), *FAST, "--epochs", "2"]
-    assert main(["train", "--run-dir", str(tmp_path / "a"), *common]) == 0
-    straight = _last_json(capsys.readouterr().out)
+    common = ["--data-root", str(data_root), *FAST, "--epochs", "3"]
+    straight = straight_run[1]
     real = train_mod.evaluate
     calls = {"n": 0}
 
