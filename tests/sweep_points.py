@@ -1,7 +1,7 @@
 """Task functions for the sweep store/executor tests (imported by spawned workers, which
 get the test process's sys.path): each records every call it starts in ``calls.log`` of
-the sweep directory, takes ``SWEEP_TEST_SLEEP`` seconds, and returns an accuracy that is
-a fixed function of the design and seed, so that results can be compared across runs.
+the sweep directory (point id and pid), takes ``SWEEP_TEST_SLEEP`` seconds, and returns
+an accuracy that is a fixed function of the design and seed.
 
 A design with ``forward.adc_bits=3`` kills its own process on every attempt; one with
 ``forward.adc_bits=5`` kills it on its first attempt only (a marker file remembers)."""
@@ -19,7 +19,7 @@ def _log(payload: dict[str, Any]) -> None:
     run_dir = Path(payload["run_dir"])
     log = run_dir.parent.parent / "calls.log"
     with open(log, "a") as f:
-        f.write(run_dir.name + "\n")
+        f.write(f"{run_dir.name} {os.getpid()}\n")
         f.flush()
         os.fsync(f.fileno())
 

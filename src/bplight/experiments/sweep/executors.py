@@ -59,13 +59,13 @@ def resolve_fn(ref: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 
 def limit_threads(threads: int) -> None:
-    """Limit this process's math libraries (and torch, if loaded or loadable) to
-    ``threads`` threads: N workers on N cores must not each start N threads."""
+    """Limit this process's math libraries to ``threads`` threads (N workers on N cores
+    must not each start N threads): through the environment, which torch reads when it
+    is first imported, and through torch itself where it is already loaded."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
+    torch = sys.modules.get("torch")
+    if torch is None:
         return
     torch.set_num_threads(threads)
     try:
