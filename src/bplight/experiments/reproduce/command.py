@@ -11,7 +11,9 @@ default output lies under ``runs/`` (not tracked by git); the checked-in
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from bplight.errors import InputError
@@ -20,6 +22,15 @@ from bplight.experiments.reproduce.accuracy import read_accuracy
 from bplight.experiments.reproduce.analysis import reproduce
 from bplight.experiments.reproduce.claims import DEFAULT_MODELS
 from bplight.experiments.reproduce.render import ratio, render_markdown, to_json
+from bplight.experiments.waterfall import (
+    WATERFALL_NULL_REASONS,
+    AccuracySetup,
+    check_setup,
+    plot_waterfall,
+    read_waterfall,
+    text_table,
+    waterfall,
+)
 from bplight.io import atomic_write_text
 
 DEFAULT_OUT = "runs/reproduce/reproduction.md"
@@ -45,6 +56,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print the claims, ratios and accuracy as one JSON object on the "
                    "last line of stdout")
+    w = p.add_argument_group(
+        "waterfall", "from bplight-paper (the paper's implied design) to bplight-16b, one "
+        "assumption per step: accuracy of a short real training run and the six ratios "
+        "against every baseline (independent of --hardware)")
+    w.add_argument("--waterfall", action="store_true",
+                   help="measure the waterfall and add it to the document; its data and "
+                   "PNG are written beside --out (OUT-waterfall.json, OUT-waterfall.png)")
+    w.add_argument("--waterfall-json", default=None, metavar="PATH",
+                   help="add a measured waterfall (the JSON --waterfall wrote) instead of "
+                   "measuring one")
+    w.add_argument("--train-images", type=int, default=AccuracySetup.images, metavar="N",
+                   help=f"MNIST training (and test) images per run (default "
+                   f"{AccuracySetup.images})")
+    w.add_argument("--train-epochs", type=int, default=AccuracySetup.epochs, metavar="E",
+                   help=f"epochs per run (default {AccuracySetup.epochs})")
+    w.add_argument("--seed", type=int, default=AccuracySetup.seed,
+                   help=f"seed of every training run (default {AccuracySetup.seed})")
+    w.add_argument("--no-accuracy", action="store_true",
+                   help="cost the waterfall without training (the accuracy columns then "
+                   "say it was not measured)")
     p.set_defaults(func=run)
     return p
 
@@ -70,7 +101,38 @@ def command_line(args: argparse.Namespace, models: list[str]) -> str:
            f"--batch {args.batch}" + "".join(f" --set {o}" for o in args.overrides))
     if args.accuracy_json:
         cmd += f" --accuracy-json {args.accuracy_json}"
+    if getattr(args, "waterfall", False):
+        cmd += " --waterfall" + (" --no-accuracy" if args.no_accuracy else
+                                 f" --train-images {args.train_images} --train-epochs "
+                                 f"{args.train_epochs} --seed {args.seed}")
     return cmd
+
+
+def waterfall_paths(out: str | Path) -> tuple[Path, Path]:
+    """Where ``--waterfall`` writes its data and PNG: beside ``out``."""
+    p = Path(out)
+    return (p.with_name(f"{p.stem}-waterfall.json"), p.with_name(f"{p.stem}-waterfall.png"))
+
+
+def _check_waterfall_args(args: argparse.Namespace) -> AccuracySetup | None:
+    """The accuracy setup of ``--waterfall`` (None with --no-accuracy); InputError for
+    flags that contradict each other."""
+    if args.waterfall and args.waterfall_json:
+        raise InputError("--waterfall measures a waterfall and --waterfall-json reads one; "
+                         "give only one of them")
+    measured = (args.train_images, args.train_epochs, args.seed) != (
+        AccuracySetup.images, AccuracySetup.epochs, AccuracySetup.seed)
+    if not args.waterfall and (measured or args.no_accuracy):
+        raise InputError("--train-images, --train-epochs, --seed and --no-accuracy set up "
+                         "the waterfall's training runs; use them with --waterfall")
+    if args.no_accuracy:
+        if measured:
+            raise InputError("--no-accuracy skips the training runs that --train-images, "
+                             "--train-epochs and --seed set up; give one or the other")
+        return None
+    setup = AccuracySetup(images=args.train_images, epochs=args.train_epochs, seed=args.seed)
+    check_setup(setup)
+    return setup
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,17 +140,42 @@ def run(args: argparse.Namespace) -> int:
 
     models = parse_models(args.models)
     check_batch(args.batch)
+    setup = _check_waterfall_args(args)
     accuracy = read_accuracy(args.accuracy_json) if args.accuracy_json else None
+    measured = read_waterfall(args.waterfall_json) if args.waterfall_json else None
     spec = load_spec(args.hardware, overrides=args.overrides or None)
-    rep = reproduce(spec, models, args.batch, accuracy,
-                    progress=lambda s: print(s, file=sys.stderr, flush=True),
-                    command=command_line(args, models))
-    atomic_write_text(args.out, render_markdown(rep))
+    say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    command = command_line(args, models)
+    rep = reproduce(spec, models, args.batch, accuracy, progress=say, command=command)
+    wf_data, wf_files = measured, None
+    if args.waterfall:
+        wf = waterfall(models, args.batch, setup, progress=say, command=command)
+        wf_data = json.loads(json_line(wf.to_json(), WATERFALL_NULL_REASONS))
+        wf_files = waterfall_paths(args.out)
+        atomic_write_text(wf_files[0], json.dumps(wf_data, indent=1) + "\n")
+        plot_waterfall(wf_data, wf_files[1])
+    atomic_write_text(args.out, render_markdown(rep, waterfall=wf_data))
     for r in rep.results:
         print(f"{r.claim.text:<42} claimed {r.claim.claimed:>6g}x  ours {ratio(r.ours):>9} "
               f"vs {r.claim.primary:<10} {'ok' if r.within else 'off'}")
+    if wf_data is not None:
+        print()
+        print(f"waterfall {wf_data['start']} -> {wf_data['end']} (every baseline: --json or "
+              "the document):")
+        print(text_table(wf_data))
     print(f"written {args.out}")
+    if wf_files is not None:
+        print(f"written {wf_files[0]} and {wf_files[1]}")
     if args.json:
-        print(json_line({**to_json(rep), "out": str(args.out)},
-                        reasons={"ours": "the baseline cannot run this mode"}))
+        out: dict[str, Any] = {**to_json(rep), "out": str(args.out)}
+        if wf_data is not None:
+            out["waterfall"] = wf_data["waterfall"]
+            out["designs"] = wf_data["designs"]
+            out["waterfall_setup"] = {k: v for k, v in wf_data.items()
+                                      if k not in ("waterfall", "designs")}
+            out["waterfall_files"] = None if wf_files is None else [str(f) for f in wf_files]
+        print(json_line(out, reasons={"ours": "the baseline cannot run this mode",
+                                      "waterfall_files": "the waterfall was read from "
+                                      "--waterfall-json, not measured",
+                                      **WATERFALL_NULL_REASONS}))
     return 0

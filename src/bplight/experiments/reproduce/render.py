@@ -210,8 +210,21 @@ def comparison_tables(rep: Reproduction) -> str:
     return "\n".join(lines).rstrip("\n")
 
 
-def render_markdown(rep: Reproduction) -> str:
-    """The reproduction document (Markdown)."""
+def waterfall_text(waterfall: dict[str, Any] | None) -> str:
+    """The waterfall section (:mod:`bplight.experiments.waterfall`, from its JSON form), or
+    how to produce it."""
+    if waterfall is None:
+        return ("Not part of this document. `bplight reproduce --waterfall` measures it "
+                "(short real training runs; `--train-images`, `--train-epochs`, `--seed`), "
+                "and `bplight reproduce --waterfall-json PATH` renders a measured one.")
+    from bplight.experiments.waterfall import render_section
+
+    return render_section(waterfall)
+
+
+def render_markdown(rep: Reproduction, waterfall: dict[str, Any] | None = None) -> str:
+    """The reproduction document (Markdown); ``waterfall``: the JSON form of a
+    :class:`bplight.experiments.waterfall.Waterfall`, if any."""
     models = ", ".join(f"{m} ({rep.workloads[m].name}, {rep.workloads[m].macs:,} MACs per "
                        "image forward)" for m in rep.models)
     return template().substitute(
@@ -220,7 +233,7 @@ def render_markdown(rep: Reproduction) -> str:
         claims_table=claims_table(rep), context_table=context_table(rep),
         reasons=reasons(rep), common_cause=common_cause_text(rep.common_cause),
         accuracy_claim=f"{ACCURACY_CLAIM_POINTS:g}", accuracy=accuracy_text(rep.accuracy),
-        comparison_tables=comparison_tables(rep),
+        comparison_tables=comparison_tables(rep), waterfall=waterfall_text(waterfall),
         metrics="; ".join(f"{k} = {v}" for k, v in METRIC_LABELS.items()))
 
 
