@@ -157,6 +157,11 @@ class Mapping:
     """Input symbols streamed through a bank while one K-chunk of one group's ``B`` stays
     on its rings: ``m·input_slices·sign_passes``. ``analog_passes`` = ``groups`` ×
     ``stream_length`` × ``weight_rows`` × ``k_chunks`` for an analog product."""
+    adc_clip_var: Any = 0.0
+    """Mean-square error that clipping at ``adc_clip`` adds to one K-chunk of one output
+    element (code units², all passes weighted by their significance), as a calibration
+    measured it on real operands (:mod:`bplight.numerics.calibration`); 0 where no
+    calibration ran (a worst-case range never clips). The fast numerics add it."""
 
 
 def _ceil_div(a: Any, b: Any) -> Any:
@@ -227,16 +232,21 @@ def plan_arrays(m: Any, k: Any, n: Any, *, groups: Any = 1, input_signed: Any = 
     )
 
 
-def plan(gemm: GemmShape, spec: HardwareSpec) -> Mapping:
+def plan(gemm: GemmShape, spec: HardwareSpec, adc_range: float | None = None,
+         adc_clip_var: float = 0.0) -> Mapping:
     """Map ``gemm`` onto the chip described by ``spec`` (the product config of its phase):
-    :func:`plan_arrays` for one GEMM, with plain Python values."""
+    :func:`plan_arrays` for one GEMM, with plain Python values.
+
+    ``adc_range`` / ``adc_clip_var``: a calibrated ADC range (fraction of the worst-case
+    sum) and the clipping error it was measured to cause, in place of the product's
+    ``adc_range`` (``adc_range_mode: calibrated``, :mod:`bplight.numerics.calibration`)."""
     p = spec.product(gemm.phase)
     values = _plan_values(
         gemm.m, gemm.k, gemm.n, gemm.groups, gemm.input_signed, gemm.fold_adds,
         p.analog and not spec.is_fp32, p.input_bits or 0, p.weight_bits or 0, p.dac_bits,
-        p.ring_bits, p.adc_bits or 0, p.adc_range, p.signed_inputs == "offset",
-        spec.photonics.wavelengths_per_bank)
-    return Mapping(gemm=gemm, **values)
+        p.ring_bits, p.adc_bits or 0, p.adc_range if adc_range is None else float(adc_range),
+        p.signed_inputs == "offset", spec.photonics.wavelengths_per_bank)
+    return Mapping(gemm=gemm, adc_clip_var=float(adc_clip_var), **values)
 
 
 # Memoised: one numpy evaluation costs ~0.1 ms, and the link budget and the numerics ask

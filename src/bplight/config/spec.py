@@ -58,7 +58,24 @@ class ProductConfig(FrozenConfig):
         "steps. None: ideal readout.")
     adc_range: float = Field(
         1.0, gt=0.0, le=1.0, description="ADC full scale as a fraction of the worst-case "
-        "partial sum (1.0: never clips). Below 1 trades clipping for finer steps.")
+        "partial sum (1.0: never clips). Below 1 trades clipping for finer steps. Under "
+        "adc_range_mode 'calibrated', the range assumed before a calibration has run.")
+    adc_range_mode: Literal["worst_case", "calibrated"] = Field(
+        "worst_case", description="'worst_case': the ADC range is adc_range x the "
+        "worst-case partial sum for every layer; 'calibrated': per layer and phase, the "
+        "adc_range_percentile of the |partial sums| a real batch produces (measured by the "
+        "digital units from the ADC reads of that batch, every adc_calibration_batches "
+        "batches; sums beyond it clip). Both engines read it: the numerics calibrate and "
+        "clip, the cost engine charges the calibration (numerics/calibration.py).")
+    adc_range_percentile: float = Field(
+        99.99, gt=50.0, le=100.0, description="Under adc_range_mode 'calibrated': the "
+        "percentile of the |partial sums| of all passes of a layer's product that the "
+        "calibrated range covers (assumption: 99.99, clipping about 1 read in 10^4).")
+    adc_calibration_batches: int = Field(
+        100, ge=1, le=10**9, description="Under adc_range_mode 'calibrated': a layer's "
+        "ranges are re-measured every this many batches (assumption: 100); the cost "
+        "engine charges one digital histogram update per ADC read of a calibration batch, "
+        "amortised over the interval.")
     detector_noise: bool = Field(
         True, description="Add photodetector shot, thermal and RIN noise to each pass.")
     crosstalk: bool = Field(

@@ -150,6 +150,16 @@ def cells_per_weight_from(value: Value) -> np.ndarray:
     return cells_per_weight(value("update.weight_bits"), value("memristor.cell_bits"))
 
 
+def calibration_from(value: Value) -> np.ndarray:
+    """Fraction of each phase's ADC reads that feed a range-calibration histogram per
+    batch, [3, P] in the order of :data:`PHASES`: 1 / ``adc_calibration_batches`` under
+    ``adc_range_mode: calibrated`` (one calibration batch in that many), else 0."""
+    rows = [np.where(np.asarray(value(f"{p}.adc_range_mode")) == "calibrated",
+                     1.0 / np.asarray(value(f"{p}.adc_calibration_batches"), dtype=float), 0.0)
+            for p in PHASES]
+    return np.stack(np.broadcast_arrays(*rows)).reshape(len(PHASES), -1)
+
+
 def write_fraction_from(value: Value, measured: float | None = None) -> np.ndarray:
     """Fraction of the memristor cells one weight update writes (``update.write_policy``):
     1 for ``'all'``; for ``'changed'`` the ``measured`` fraction of a training run when

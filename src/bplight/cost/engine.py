@@ -74,6 +74,7 @@ from bplight.cost.design import (
     Value,
     architecture_for,
     architecture_from,
+    calibration_from,
     cells_per_weight_from,
     components_from,
     plan_gemms,
@@ -317,12 +318,18 @@ class GemmTraffic:
     noc_bits: np.ndarray
     dram_bits: np.ndarray
     ring_sets: np.ndarray
+    calibration_ops: np.ndarray
+    """Digital histogram updates of calibrated ADC ranges ([G, P], per batch)."""
 
 
 def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
                 cells_per_weight: ArrayLike, in_dram: np.ndarray, stash_over: np.ndarray,
-                arch: Architecture, comps: Components) -> GemmTraffic:
-    """Dynamic energy of the GEMMs (module docstring, "Per GEMM")."""
+                arch: Architecture, comps: Components, calibration: ArrayLike = 0.0
+                ) -> GemmTraffic:
+    """Dynamic energy of the GEMMs (module docstring, "Per GEMM"). ``calibration``: the
+    fraction of each GEMM's ADC reads that feed a calibration histogram per batch
+    (``adc_range_mode: calibrated``: 1 / ``adc_calibration_batches``), each one digital
+    element-wise operation."""
     f = arch.rate_hz
     word = comps.word_bits
     a = mp.analog
@@ -339,7 +346,9 @@ def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
     e["detector"] = mp.analog_passes * comps.detector.detect(f).energy_j
     e["adc"] = mp.analog_passes * comps.adc.convert(mp.adc_read_bits, f).energy_j
     e["shift_add"] = mp.shift_adds * comps.digital.shift_add().energy_j
-    e["digital"] = mp.digital_macs * comps.digital.mac().energy_j + zeros
+    calibration_ops = mp.analog_passes * np.asarray(calibration, dtype=float) + zeros
+    e["digital"] = (mp.digital_macs * comps.digital.mac().energy_j
+                    + calibration_ops * comps.digital.activation().energy_j + zeros)
     b_words = mp.groups * mp.n * mp.k * sch.replicas  # weight-operand elements loaded
     cell_reads = np.where(static_b, b_words * cells_per_weight * (1.0 - in_dram), 0.0)
     e["memristor_read"] = comps.memristor.read(cell_reads).energy_j
@@ -360,7 +369,8 @@ def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
     dram_bits = (np.where(static_b, b_words * in_dram * word, 0.0)
                  + np.where(fwd_or_wg[:, None], stash_over * stash_share, 0.0))
     e["dram"] = comps.dram.access(dram_bits).energy_j
-    return GemmTraffic(e, cell_reads, edram_bits, noc_bits, dram_bits, ring_sets)
+    return GemmTraffic(e, cell_reads, edram_bits, noc_bits, dram_bits, ring_sets,
+                       calibration_ops)
 
 
 @dataclass(frozen=True)
@@ -424,7 +434,8 @@ def latency_bounds(sch: Schedule, traffic: GemmTraffic, upd: Update, op_time: np
         "noc": comps.router.access(_sum0(traffic.noc_bits)).latency_s / arch.routers(comps),
         "dram": comps.dram.access(total_dram).latency_s,
         "memristor_read": _sum0(traffic.cell_reads) / read_rate,
-        "digital": _sum0(op_time),
+        "digital": _sum0(op_time) + _sum0(traffic.calibration_ops) / (
+            arch.tiles * comps.digital.ops_per_tile_per_s),
         "update": upd.time,
         "pipeline_fill": np.where(pipe, sch.chain - sch.slowest, 0.0),
     }
@@ -484,15 +495,16 @@ def energy_by_component(static: dict[str, np.ndarray], gemm: dict[str, np.ndarra
 
 def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
              batch: ArrayLike, train: bool, arch: Architecture, comps: Components,
-             cells_per_weight: ArrayLike, write_fraction: ArrayLike = 1.0) -> KernelResult:
+             cells_per_weight: ArrayLike, write_fraction: ArrayLike = 1.0,
+             calibration: ArrayLike = 0.0) -> KernelResult:
     """The cost model over design points (module docstring). ``mp``: the Mapping of every
     GEMM, arrays [G, P] or [G, 1]; layer and op fields [L, 1], [D, 1] per image; design
-    parameters scalars or [P]."""
+    parameters scalars or [P]; ``calibration`` [G, P] as :func:`gemm_energy` takes it."""
     B = np.asarray(batch, dtype=float)
     sch = schedule(mp, table, B, train, arch, comps)
     in_dram, stash_over = capacities(lay, cells_per_weight, B, train, arch, comps)
     traffic = gemm_energy(mp, table, sch, lay, cells_per_weight, in_dram, stash_over, arch,
-                          comps)
+                          comps, calibration)
     upd = weight_update(lay, cells_per_weight, write_fraction, in_dram, train, arch, comps)
     op_elements, op_energy, op_time = digital_op_costs(ops, B, train, arch, comps)
     terms = latency_bounds(sch, traffic, upd, op_time, in_dram, arch, comps)
@@ -509,6 +521,7 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
         "ring_settings": _sum0(traffic.ring_sets), "shift_adds": _sum0(mp.shift_adds),
         "digital_macs": _sum0(mp.digital_macs),
         "digital_elementwise_ops": _sum0(op_elements),
+        "adc_calibration_ops": _sum0(traffic.calibration_ops),
         "memristor_cell_reads": _sum0(traffic.cell_reads),
         "memristor_cell_writes": _sum0(upd.cell_writes),
         "memristor_write_fraction": np.asarray(write_fraction, dtype=float) + 0.0 * latency,
@@ -537,7 +550,8 @@ def evaluate_design(value: Value, table: GemmTable, lay: LayerArrays, ops: Digit
     mp = plan_gemms(table, settings, value("photonics.wavelengths_per_bank"))
     return evaluate(mp, table, lay, ops, batch, train, architecture_from(value, settings),
                     components_from(value, laser_electrical_power_w), cells_per_weight_from(value),
-                    write_fraction_from(value, measured_write_fraction))
+                    write_fraction_from(value, measured_write_fraction),
+                    calibration_from(value)[table.phase])
 
 
 # --------------------------------------------------------------------------------------

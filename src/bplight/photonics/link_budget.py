@@ -144,9 +144,23 @@ def split_db(spec: HardwareSpec) -> float:
 
 
 def _chunk_plans(spec: HardwareSpec) -> list[tuple[str, object]]:
-    """(phase, Mapping of one K-chunk with a signed input) of every analog product."""
+    """(phase, Mapping of one K-chunk with a signed input) of every analog product.
+
+    A calibrated ADC range (``adc_range_mode: calibrated``) is set from data at run time;
+    the budget takes the finest step it can reach, one slice unit for integer sums (the
+    range shrunk until the ADC's codes cover it in unit steps): conservative."""
     c = spec.photonics.wavelengths_per_bank
-    return [(p, plan(GemmShape(1, c, 1, p), spec)) for p in PHASES if spec.product(p).analog]
+    out = []
+    for p in PHASES:
+        prod = spec.product(p)
+        if not prod.analog:
+            continue
+        m = plan(GemmShape(1, c, 1, p), spec)
+        if prod.adc_range_mode == "calibrated" and m.integer_sums and m.adc_step > 1.0:
+            codes = 2.0 ** (m.adc_bits - 1) - 1.0
+            m = plan(GemmShape(1, c, 1, p), spec, adc_range=max(codes, 1.0) / m.full_scale)
+        out.append((p, m))
+    return out
 
 
 def _target(spec: HardwareSpec) -> tuple[float | None, str, str]:

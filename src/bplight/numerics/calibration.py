@@ -1,0 +1,148 @@
+"""ADC range calibration (``adc_range_mode: calibrated``): the range of a layer's ADC
+reads set from the partial sums a real batch produces, per layer and phase.
+
+The worst-case range (``adc_range`` × chunk·(2^dac − 1)·(2^ring − 1)) is reached only when
+every wavelength carries its largest slice value; real operands rarely come close, so a
+range fitted to the sums that occur reads them in finer steps (or in unit steps with fewer
+ADC bits) at the price of clipping the rare large ones. The calibration:
+
+1. computes, noise-free, the partial sums of every pass (input slice i, weight slice j,
+   sign pass) of a sample of the product's rows and outputs — the very sums the ADC
+   reads (operands encoded as :func:`bplight.numerics.engine.exact_matmul` encodes them,
+   with the whole tensors' scales);
+2. sets the clip at the ``adc_range_percentile`` of their magnitudes (rounded up to a
+   whole slice unit for integer sums; at least one unit, at most the worst case): the
+   calibrated ``adc_range`` = clip / worst-case sum;
+3. measures the error the clip causes on the sample, combined as the chip combines the
+   reads (shifted by their significance 2^(i·dac + j·ring) and added over the sign
+   passes): its mean square per K-chunk of one output element is the Mapping's
+   ``adc_clip_var``, which the fast engine injects (the exact engine clips each read).
+
+The digital units build the histogram from the ADC reads of the calibration batch (one
+element-wise operation per read); the cost engine charges it
+(:func:`bplight.cost.design.calibration_from`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+
+from bplight.mapping import Mapping
+from bplight.numerics.engine import _slices, quantize_codes
+
+
+@dataclass(frozen=True)
+class AdcCalibration:
+    """A calibrated ADC range of one (phase, layer)."""
+
+    adc_range: float
+    """ADC range as a fraction of the worst-case partial sum (``Mapping.full_scale``)."""
+    clip_var: float
+    """Mean-square clipping error per K-chunk of one output element, code units²."""
+    clipped_fraction: float
+    """Fraction of the sampled pass sums beyond the clip."""
+    samples: int
+    """Pass sums the range was measured from."""
+
+    def as_tensor(self) -> torch.Tensor:
+        return torch.tensor([self.adc_range, self.clip_var, self.clipped_fraction,
+                             float(self.samples)], dtype=torch.float64)
+
+    @classmethod
+    def from_tensor(cls, t: torch.Tensor) -> AdcCalibration:
+        v = [float(x) for x in t.reshape(-1).tolist()]
+        return cls(v[0], v[1], v[2], int(v[3]))
+
+
+def _strided(t: torch.Tensor, n: int) -> torch.Tensor:
+    """At most ``n`` rows of ``t``, evenly strided."""
+    if t.shape[0] <= n:
+        return t
+    return t[:: -(-t.shape[0] // n)][:n]
+
+
+def pass_sums(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float, float],
+              a_negative: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise-free partial sums of every pass of ``a[M, K] @ b[N, K].T`` (slice units) as
+    the ADC would read them, ``[sign parts, input slices, weight slices, N, M, k_chunks]``,
+    and the significance of each (sign part, input slice, weight slice) with its sign,
+    ``[sign parts, input slices, weight slices]``. ``scales``: the whole operand tensors'
+    full scales (a sample's own maximum would encode it differently); ``a_negative``:
+    whether the input tensor had a negative entry (the second sign pass)."""
+    sa, sb = (torch.as_tensor(s, dtype=torch.float64) for s in scales)
+    ca = quantize_codes(a.double(), m.input_code_bits, sa)
+    cb = quantize_codes(b.double(), m.weight_magnitude_bits, sb)
+    if m.offset_encoding:
+        ca = ca + float(2 ** (m.input_bits - 1))
+    chunk, kc = m.chunk, m.k_chunks
+    pad = kc * chunk - a.shape[1]
+
+    def chunked(t: torch.Tensor) -> torch.Tensor:
+        t = torch.nn.functional.pad(t, (0, pad)) if pad else t
+        return t.reshape(t.shape[0], kc, chunk)
+
+    if m.weight_magnitude_bits is None:
+        w_sl = [cb]
+    else:
+        w_sl = [s * torch.sign(cb) for s in _slices(cb.abs(), m.ring_bits, m.weight_slices)]
+    w = torch.stack([chunked(s) for s in w_sl], 0)  # [Sw, N, kc, C]
+    if m.sign_passes == 2:
+        parts = [(1.0, ca.clamp(min=0)), (-1.0, (-ca).clamp(min=0))]
+        if not a_negative:
+            parts = parts[:1]
+    else:
+        parts = [(1.0, ca)]
+    sums, sig = [], []
+    for sgn, part in parts:
+        if m.input_magnitude_bits is None:
+            slices = [part]
+        else:
+            slices = _slices(part, m.dac_bits, m.input_slices)
+        x = torch.stack([chunked(s) for s in slices], 0)  # [Si, M, kc, C]
+        sums.append(torch.einsum("imkc,jnkc->ijnmk", x, w))
+        sig.append(torch.tensor([[sgn * 2.0 ** (m.dac_bits * i + m.ring_bits * j)
+                                  for j in range(len(w_sl))] for i in range(len(slices))],
+                                dtype=torch.float64))
+    return torch.stack(sums, 0), torch.stack(sig, 0)
+
+
+def calibrate(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float, float],
+              a_negative: bool, percentile: float, max_sums: int = 1 << 19,
+              max_chunks: int = 8) -> AdcCalibration:
+    """The calibrated ADC range of the product ``a @ b.T`` with Mapping ``m`` (module
+    docstring), from a sample: at most ``max_chunks`` K-chunks (evenly strided) and as
+    many rows of ``a`` and of ``b`` (evenly strided, about 4 rows of ``a`` per row of
+    ``b``) as keep the pass sums under ``max_sums``. ``percentile`` in (50, 100]."""
+    a, b = a.detach(), b.detach()
+    chunk = m.chunk
+    if m.k_chunks > max_chunks:  # whole chunks, evenly strided along K
+        pad = m.k_chunks * chunk - a.shape[1]
+        a = torch.nn.functional.pad(a, (0, pad)) if pad else a
+        b = torch.nn.functional.pad(b, (0, pad)) if pad else b
+        keep = torch.arange(0, m.k_chunks, -(-m.k_chunks // max_chunks))[:max_chunks]
+        idx = (keep[:, None] * chunk + torch.arange(chunk)[None, :]).reshape(-1)
+        a, b = a[:, idx], b[:, idx]
+        m = replace(m, k_chunks=len(keep))
+    per_pair = m.sign_passes * m.input_slices * m.weight_slices * m.k_chunks
+    pairs = max(1, max_sums // per_pair)  # rows of a x rows of b
+    n_b = max(1, min(b.shape[0], int(math.sqrt(pairs / 4.0))))
+    n_a = max(1, min(a.shape[0], pairs // n_b))
+    a_s, b_s = _strided(a, n_a), _strided(b, n_b)
+    sums, sig = pass_sums(a_s, b_s, m, scales, a_negative)
+    mags = sums.abs().reshape(-1)
+    fs = float(m.full_scale)
+    if mags.numel() == 0:
+        return AdcCalibration(1.0, 0.0, 0.0, 0)
+    q = float(torch.quantile(mags[:: max(1, mags.numel() // (1 << 24))],
+                             min(percentile, 100.0) / 100.0))
+    clip = max(math.ceil(q - 1e-9), 1.0) if m.integer_sums else max(q, fs * 1e-6)
+    clip = min(clip, fs)
+    over = (mags - clip).clamp(min=0)
+    err = torch.sign(sums) * (sums.abs() - clip).clamp(min=0)  # read - clipped read
+    combined = torch.einsum("pij,pijnmk->nmk", sig, err)  # one K-chunk of one output
+    return AdcCalibration(adc_range=clip / fs, clip_var=float(combined.square().mean()),
+                          clipped_fraction=float((over > 0).double().mean()),
+                          samples=int(mags.numel()))
