@@ -10,7 +10,7 @@ import torch
 
 from bplight.config.spec import PHASES, HardwareSpec
 from bplight.mapping import GemmShape, Mapping, plan
-from bplight.numerics.engine import Physics, issued_counts
+from bplight.numerics.engine import Physics, ReadErrors, add_sparse_errors_, issued_counts
 
 
 def physics_for(spec: HardwareSpec, phase: str) -> Physics:
@@ -193,6 +193,13 @@ class HardwareContext:
             noise = torch.empty_like(y)
         noise.normal_(0.0, std, generator=self.generator(y.device))
         return y.add_(noise) if gain is None else y.addcmul_(noise, gain)
+
+    def add_read_errors_(self, y: torch.Tensor, errs: ReadErrors,
+                         gain: torch.Tensor | None = None) -> torch.Tensor:
+        """Add a fast-mode product's read errors ``errs`` (real units) to its output ``y``
+        in place (``gain``: :func:`~bplight.numerics.engine.add_sparse_errors_`)."""
+        self.add_noise_(y, errs.std, gain)
+        return add_sparse_errors_(y, errs, self.generator(y.device), gain)
 
     def get_state(self) -> dict[str, torch.Tensor]:
         """Generator states, for checkpoints (resume reproduces the noise stream)."""

@@ -24,7 +24,9 @@ Operand encoding (shared by both modes, decided by :func:`bplight.mapping.plan`)
 
 ``exact`` runs every pass; ``fast`` computes the product of the quantized (and
 crosstalk-mixed) operands in one float GEMM and adds Gaussian noise whose variance is
-the sum, over the same passes, of the read-error variance of one ADC read.
+the sum, over the same passes, of the read-error variance of one ADC read — where reads
+rarely err (unit-step ADC), as rare discrete errors of the passes' slice weights instead
+(:class:`ReadErrors`), the shape of the exact engine's errors.
 """
 
 from __future__ import annotations
@@ -50,11 +52,29 @@ class Physics:
     crosstalk: torch.Tensor | None
     crosstalk_col_sq: float = field(init=False, repr=False, compare=False)
     """mean_j Σ_i X_ij² of ``crosstalk`` (0 without), computed once."""
+    crosstalk_block_sq: np.ndarray = field(init=False, repr=False, compare=False)
+    """Σ_{i,j<r} X_ij² for r = 0 .. C: the squared leaks among the first r channels (a
+    chunk with only r channels in use), computed once ([0.] without crosstalk)."""
 
     def __post_init__(self) -> None:
         xt = self.crosstalk
         col_sq = 0.0 if xt is None else float((xt.detach().double() ** 2).sum(0).mean())
         object.__setattr__(self, "crosstalk_col_sq", col_sq)
+        block = np.zeros(1)
+        if xt is not None:
+            sq = xt.detach().double().cpu().numpy() ** 2
+            block = np.array([sq[:r, :r].sum() for r in range(sq.shape[0] + 1)])
+        object.__setattr__(self, "crosstalk_block_sq", block)
+
+    def leak_sq_per_chunk(self, k: int, chunk: int) -> float:
+        """Mean over the ``ceil(k / chunk)`` chunks of a reduction of length ``k`` of
+        Σ X_ij² over the channel pairs in use (the last chunk may be partly empty)."""
+        if self.crosstalk is None:
+            return 0.0
+        kc = -(-k // chunk)
+        last = k - (kc - 1) * chunk
+        full = self.crosstalk_block_sq[min(chunk, len(self.crosstalk_block_sq) - 1)]
+        return float(((kc - 1) * full + self.crosstalk_block_sq[last]) / kc)
 
 
 def quantize_codes(t: torch.Tensor, mag_bits: int | None, scale: torch.Tensor) -> torch.Tensor:
@@ -171,7 +191,9 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
     else:
         w_slices = [s * torch.sign(cb) for s in _slices(cb.abs(), m.ring_bits, m.weight_slices)]
     run["ring_settings"] += sum(s.numel() for s in w_slices)
-    w_slices = [chunked(apply_crosstalk(s, xt, chunk)) for s in w_slices]
+    # (all slices mixed in one call: a tenth of the exact mode's time at 15 slices)
+    w_mixed = apply_crosstalk(torch.stack(w_slices, 0), xt, chunk)  # [S_w, N, K]
+    w_slices = [chunked(ws) for ws in w_mixed]
     # input passes: (sign, tensor)
     if m.sign_passes == 2:
         parts = [(1.0, ca.clamp(min=0)), (-1.0, (-ca).clamp(min=0))]
@@ -294,19 +316,64 @@ def _mean_square_digit(bits: int) -> float:
     return sum(k * k for k in range(1, top + 1)) / top
 
 
+SPARSE_MAX_MEAN = 0.5
+"""A pass class (input slice i, weight slice j) whose reads of one output element err
+fewer times than this on average has its errors drawn as rare discrete events."""
+
+
+@dataclass(frozen=True)
+class ReadErrors:
+    """The fast-mode error of one output element of a product: a Gaussian part of
+    standard deviation ``std`` plus, where ADC reads err rarely (a unit-step ADC reading
+    integer sums: the read error is round(N(0, s²)), almost always 0), a compound-Poisson
+    part: ``rate`` wrong reads per output element on average, each adding ``±values[c]``
+    with probability ``probs[c]`` (amplitudes include the pass's slice weight). The
+    exact engine's errors are of that shape: mostly none, rarely one whole slice step at
+    a high significance; a Gaussian of the same variance would spread them over every
+    element. Units: code units from :func:`fast_read_errors`, real units from
+    :func:`operand_read_errors`."""
+
+    std: float
+    rate: float = 0.0
+    values: np.ndarray | None = None
+    probs: np.ndarray | None = None
+
+    @property
+    def var(self) -> float:
+        sparse = 0.0 if not self.rate else self.rate * float((self.probs * self.values**2).sum())
+        return self.std**2 + sparse
+
+    def scaled(self, unit: float) -> ReadErrors:
+        if self.rate == 0.0:
+            return ReadErrors(self.std * unit)
+        return ReadErrors(self.std * unit, self.rate, self.values * unit, self.probs)
+
+
 def fast_noise_var(m: Mapping, phys: Physics, input_has_negative: bool,
                    a_occupancy: torch.Tensor | None = None,
                    b_occupancy: torch.Tensor | None = None) -> float:
     """Variance of the output error of one product element, in code units² (before the
     operand scales): the sum over every pass (i, j) of its read error variance, weighted
-    by its slice weight squared 4^(dac·i + ring·j).
+    by its slice weight squared 4^(dac·i + ring·j) (:func:`fast_read_errors`)."""
+    return fast_read_errors(m, phys, input_has_negative, a_occupancy, b_occupancy).var
+
+
+def fast_read_errors(m: Mapping, phys: Physics, input_has_negative: bool,
+                     a_occupancy: torch.Tensor | None = None,
+                     b_occupancy: torch.Tensor | None = None) -> ReadErrors:
+    """The error of one output element of a product, in code units (before the operand
+    scales): over every pass (i, j), ``k_chunks × sign passes`` reads, each erring with
+    the read error of that pass, weighted by its slice weight 2^(dac·i + ring·j).
 
     A read of pass (i, j) errs by detector noise (sigma, from the link budget) and, when
     the ADC reads integer sums in unit steps, by crosstalk leaks, modelled as Gaussian of
-    variance ``C · E[x²] · E[w²] · mean_j Σ_i X_ij²`` (E over the slice digits, using
-    the occupancy of each slice); the read error is then the discrete-Gaussian rounding
-    variance. With a coarse ADC (step above one unit) a pass whose sum is zero reads
-    without rounding error; others add step²/12. ``a_occupancy`` / ``b_occupancy``
+    variance ``E[x²] · E[w²] · Σ_ij X_ij²`` (E over the slice digits, using the occupancy
+    of each slice; the sum over the channel pairs in use, averaged over the chunks:
+    :meth:`Physics.leak_sq_per_chunk`); the read error is then round(N(0, s²)) (a discrete
+    Gaussian): classes whose reads err rarely (:data:`SPARSE_MAX_MEAN`) are the sparse
+    part of :class:`ReadErrors`, the others Gaussian of the same variance. With a coarse
+    ADC (step above one unit) a pass whose sum is zero reads without rounding error;
+    others add step²/12 (Gaussian part). ``a_occupancy`` / ``b_occupancy``
     (:func:`slice_occupancy`) default to 1 (every slice busy: conservative).
     """
     step = m.adc_step
@@ -318,25 +385,53 @@ def fast_noise_var(m: Mapping, phys: Physics, input_has_negative: bool,
     nj = m.weight_slices if quant_w else 1
     weight, weight_sum = _pass_weights(ni if quant_in else 0, nj if quant_w else 0,
                                        m.dac_bits, m.ring_bits)
-    scale = m.k_chunks * sign_passes
+    reads = m.k_chunks * sign_passes
     if not m.integer_sums:
-        return float(scale * weight_sum * (step * step / 12.0 + sigma**2))
+        return ReadErrors(math.sqrt(reads * weight_sum * (step * step / 12.0 + sigma**2)))
     if step == 0.0:  # ideal readout: the noise itself
-        return float(scale * weight_sum * sigma**2)
+        return ReadErrors(math.sqrt(reads * weight_sum) * sigma)
     f = np.asarray(a_occupancy, dtype=np.float64)[:ni] if a_occupancy is not None else np.ones(ni)
     g = np.asarray(b_occupancy, dtype=np.float64)[:nj] if b_occupancy is not None else np.ones(nj)
     p = f[:, None] * g[None, :]
-    if rounds_away_crosstalk(m):
-        if phys.crosstalk is None:
-            return float(scale * weight_sum * _unit_read_error_var(sigma))
-        leak = (m.chunk * phys.crosstalk_col_sq * _mean_square_digit(m.dac_bits)
-                * _mean_square_digit(m.ring_bits)) * p
-        var = _dgauss_var(np.sqrt(sigma**2 + leak))
-    else:
+    if not rounds_away_crosstalk(m):
         p_nz = 1.0 - (1.0 - p) ** m.chunk
         zero = step * step * _unit_read_error_var(sigma / step) if sigma > 0 else 0.0
         var = p_nz * (step * step / 12.0 + sigma**2) + (1.0 - p_nz) * zero
-    return float(scale * (weight * var).sum())
+        return ReadErrors(math.sqrt(reads * float((weight * var).sum())))
+    if phys.crosstalk is None:
+        if sigma == 0.0:
+            return ReadErrors(0.0)
+        s_read = np.full((ni, nj), sigma)
+    else:
+        leak = (phys.leak_sq_per_chunk(m.gemm.k, m.chunk) * _mean_square_digit(m.dac_bits)
+                * _mean_square_digit(m.ring_bits)) * p
+        s_read = np.sqrt(sigma**2 + leak)
+    return _discrete_read_errors(s_read, weight, reads)
+
+
+def _discrete_read_errors(s_read: np.ndarray, weight: np.ndarray, reads: int) -> ReadErrors:
+    """:class:`ReadErrors` of ``reads`` reads per pass class, each read's error round(N(0,
+    s²)) with ``s = s_read[i, j]``, weighted by ``sqrt(weight[i, j])``."""
+    var = _dgauss_var(s_read)
+    contrib = reads * weight * var
+    total = float(contrib.sum())
+    if total == 0.0:
+        return ReadErrors(0.0)
+    p_wrong = 2.0 * ndtr(-0.5 / np.maximum(s_read, 1e-30))  # P(round(n) != 0)
+    sparse = reads * p_wrong <= SPARSE_MAX_MEAN
+    if not sparse.any():
+        return ReadErrors(math.sqrt(total))
+    s_sp = s_read[sparse]
+    kmax = int(8 * float(s_sp.max())) + 2
+    k = np.arange(1, kmax + 1, dtype=np.float64)
+    cdf = ndtr((k[None, :] + 0.5) / s_sp[:, None]) - ndtr((k[None, :] - 0.5) / s_sp[:, None])
+    counts = reads * 2.0 * cdf  # expected wrong reads of each class and |error| k
+    values = np.sqrt(weight[sparse])[:, None] * k[None, :]
+    rate = float(counts.sum())
+    gauss = max(total - float(contrib[sparse].sum()), 0.0)
+    if rate == 0.0:
+        return ReadErrors(math.sqrt(total))
+    return ReadErrors(math.sqrt(gauss), rate, values.reshape(-1), (counts / rate).reshape(-1))
 
 
 @functools.lru_cache(maxsize=256)
@@ -457,23 +552,22 @@ def needs_occupancy(m: Mapping, phys: Physics) -> bool:
     return m.integer_sums and needs
 
 
-def _std_real(var: float, m: Mapping, sa: float, sb: float) -> float:
-    if var == 0.0:
-        return 0.0
-    la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
-    return math.sqrt(var) * sa * sb / (la * lb)
-
-
-def operand_noise_std(m: Mapping, phys: Physics, a: Operand, b: Operand) -> float:
-    """Standard deviation, in real units, of the fast-mode error of one output element of
-    the product of input operand ``a`` and weight operand ``b``; their slice occupancies
-    are measured (once per operand and encoding) only where they matter."""
+def operand_read_errors(m: Mapping, phys: Physics, a: Operand, b: Operand) -> ReadErrors:
+    """:class:`ReadErrors`, in real units, of one output element of the product of input
+    operand ``a`` and weight operand ``b``; their slice occupancies are measured (once per
+    operand and encoding) only where they matter."""
     occ_a = occ_b = None
     if needs_occupancy(m, phys):
         occ_a = a.occupancy(m.input_code_bits, m.dac_bits, m.input_slices)
         occ_b = b.occupancy(m.weight_magnitude_bits, m.ring_bits, m.weight_slices)
-    var = fast_noise_var(m, phys, m.sign_passes == 2 and a.negative, occ_a, occ_b)
-    return _std_real(var, m, a.scale, b.scale)
+    errs = fast_read_errors(m, phys, m.sign_passes == 2 and a.negative, occ_a, occ_b)
+    la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
+    return errs.scaled(a.scale * b.scale / (la * lb))
+
+
+def operand_noise_std(m: Mapping, phys: Physics, a: Operand, b: Operand) -> float:
+    """Standard deviation, in real units, of :func:`operand_read_errors`."""
+    return math.sqrt(operand_read_errors(m, phys, a, b).var)
 
 
 def add_noise_(y: torch.Tensor, std: float, generator: torch.Generator | None,
@@ -488,6 +582,59 @@ def add_noise_(y: torch.Tensor, std: float, generator: torch.Generator | None,
     return y
 
 
+def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Generator | None,
+                       gain: torch.Tensor | None = None) -> torch.Tensor:
+    """Add the sparse part of ``errs`` to every element of ``y`` (contiguous) in place:
+    Poisson(rate) wrong reads per element (times ``gain²`` where ``gain``, the square root
+    of how many products' outputs fold into an element, [1, 1, H, W] over [B, C, H, W]),
+    each ``±values[c]`` with probability ``probs[c] / 2``.
+
+    Costs O(wrong reads + classes), not O(y): the wrong reads of each signed value are
+    one Poisson count over the whole tensor, each placed on a uniform element (with
+    ``gain``: on elements drawn at the largest fold count, each kept with probability
+    count / largest: Poisson thinning, exact)."""
+    if errs.rate == 0.0 or y.numel() == 0:
+        return y
+    dev = y.device
+    flat = y.view(-1)
+    numel = y.numel()
+    top = 1.0
+    if gain is not None:
+        counts = gain.reshape(-1).square()
+        top = float(counts.max())
+    values, probs = _signed_table(errs, y.dtype, dev)
+    per_value = torch.poisson(probs * (errs.rate * numel * top), generator=generator)
+    per_value = per_value.to(torch.int64)
+    n = int(per_value.sum())
+    if n == 0:
+        return y
+    vals = torch.repeat_interleave(values, per_value, output_size=n)
+    idx = torch.randint(numel, (n,), generator=generator, device=dev)
+    if gain is not None:
+        keep = torch.rand(n, generator=generator, device=dev).mul_(top) \
+            < counts[idx % counts.numel()]
+        idx, vals = idx[keep], vals[keep]
+    flat.index_add_(0, idx, vals)
+    return y
+
+
+def _signed_table(errs: ReadErrors, dtype: torch.dtype, device: torch.device
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Values ``±values[c]`` of one wrong read and their probabilities (float64)."""
+    v = np.concatenate([errs.values, -errs.values])
+    p = np.concatenate([errs.probs, errs.probs]) / 2.0
+    return (torch.as_tensor(v, dtype=dtype, device=device),
+            torch.as_tensor(p, dtype=torch.float64, device=device))
+
+
+def add_read_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Generator | None,
+                     gain: torch.Tensor | None = None) -> torch.Tensor:
+    """Add ``errs`` (real units) to every element of ``y`` in place (``gain``: see
+    :func:`add_sparse_errors_`)."""
+    add_noise_(y, errs.std, generator, gain)
+    return add_sparse_errors_(y, errs, generator, gain)
+
+
 def fast_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
                 generator: torch.Generator | None) -> torch.Tensor:
     """``a[M, K] @ b[N, K].T`` with quantization and crosstalk applied to the operands and
@@ -495,4 +642,4 @@ def fast_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
     ao, bo = Operand(a), Operand(b)
     aq = ao.quantized(m.input_code_bits)
     bq = mix_weight(bo.quantized(m.weight_magnitude_bits), m, phys)
-    return add_noise_(aq @ bq.t(), operand_noise_std(m, phys, ao, bo), generator)
+    return add_read_errors_(aq @ bq.t(), operand_read_errors(m, phys, ao, bo), generator)

@@ -29,10 +29,11 @@ from bplight.mapping import GemmShape
 from bplight.numerics.context import HardwareContext
 from bplight.numerics.engine import (
     Operand,
+    ReadErrors,
     exact_matmul,
     fast_matmul,
     mix_weight,
-    operand_noise_std,
+    operand_read_errors,
     rounds_away_crosstalk,
 )
 
@@ -82,7 +83,7 @@ def _fast_linear_product(hw: HardwareContext, phase: str, a: Operand, b: Operand
     aq = aq.t() if a_t else aq
     bq = mix_weight(bq.t() if b_t else bq, m, phys)
     y = bq @ aq.t() if out_t else aq @ bq.t()
-    return hw.add_noise_(y, operand_noise_std(m, phys, a, b))
+    return hw.add_read_errors_(y, operand_read_errors(m, phys, a, b))
 
 
 class PhotonicLinearFunction(torch.autograd.Function):
@@ -184,7 +185,7 @@ class PhotonicConv2dFunction(torch.autograd.Function):
             # (the bias, added digitally, goes into the convolution kernel)
             y = F.conv2d(xo.quantized(m.input_code_bits), wq.reshape(weight.shape),
                          None if bias is None else bias.detach(), groups=groups, **ctx.conv)
-            return hw.add_noise_(y, operand_noise_std(m, phys, xo, wo))
+            return hw.add_read_errors_(y, operand_read_errors(m, phys, xo, wo))
         if bias is not None:
             y = y + bias.reshape(1, -1, 1, 1)
         return y
@@ -237,14 +238,15 @@ def _conv_args(conv: dict, groups: int = 1) -> tuple:
 class _FastConvProduct:
     """A fast-mode backward product of a conv layer, prepared: the quantized operands of
     ``aten.convolution_backward`` (``a``: grad_output, ``b``: input or weight), which
-    gradient it yields (``grad_input`` or not) and the noise to add."""
+    gradient it yields (``grad_input`` or not) and the read errors to add."""
 
-    __slots__ = ("a", "b", "grad_input", "shape", "conv", "groups", "std", "gain")
+    __slots__ = ("a", "b", "grad_input", "shape", "conv", "groups", "errs", "gain")
 
     def __init__(self, a: torch.Tensor, b: torch.Tensor, grad_input: bool, shape: torch.Size,
-                 conv: dict, groups: int, std: float, gain: torch.Tensor | None = None) -> None:
+                 conv: dict, groups: int, errs: ReadErrors,
+                 gain: torch.Tensor | None = None) -> None:
         self.a, self.b, self.grad_input, self.shape = a, b, grad_input, shape
-        self.conv, self.groups, self.std, self.gain = conv, groups, std, gain
+        self.conv, self.groups, self.errs, self.gain = conv, groups, errs, gain
 
     def run(self, hw: HardwareContext) -> torch.Tensor:
         args = _conv_args(self.conv, self.groups)
@@ -258,7 +260,7 @@ class _FastConvProduct:
         return self.finish(hw, out)
 
     def finish(self, hw: HardwareContext, out: torch.Tensor) -> torch.Tensor:
-        return hw.add_noise_(out, self.std, gain=self.gain)
+        return hw.add_read_errors_(out, self.errs, gain=self.gain)
 
 
 _OVERLAP_CACHE: dict[tuple, torch.Tensor] = {}
@@ -310,11 +312,11 @@ def _conv_error(hw: HardwareContext, name: str, go: Operand, x: torch.Tensor, wo
     # the forward's W, crosstalk-mixed along Cout_g
     wq = wo.quantized(m.weight_magnitude_bits).reshape(groups, cout_g, kf)
     w_eff = mix_weight(wq.transpose(1, 2), m, phys).transpose(1, 2).reshape(weight.shape)
-    std = operand_noise_std(m, phys, go, wo)
+    errs = operand_read_errors(m, phys, go, wo)
     root_counts = _overlap_counts(x.shape, weight.shape, conv, out_hw, x.device) \
-        if std > 0 else None
+        if errs.var > 0 else None
     return _FastConvProduct(go.quantized(m.input_code_bits), w_eff, True, x.shape, conv,
-                            groups, std, root_counts)
+                            groups, errs, root_counts)
 
 
 def _conv_weight_grad(hw: HardwareContext, name: str, go: Operand, xo: Operand,
@@ -354,4 +356,4 @@ def _conv_weight_grad(hw: HardwareContext, name: str, go: Operand, xo: Operand,
         gq = mix_weight(g_rows, m, phys).reshape(cout, batch, *out_hw).transpose(0, 1)
         gq = gq.contiguous()
     return _FastConvProduct(gq, xo.quantized(m.input_code_bits), False, weight.shape, conv,
-                            groups, operand_noise_std(m, phys, xo, go))
+                            groups, operand_read_errors(m, phys, xo, go))
