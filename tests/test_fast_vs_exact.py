@@ -1,7 +1,7 @@
 """The fast path the converted layers run (``_fast_linear_product``, ``_FastConvProduct``)
 against exact mode (every pass, chunk and ADC read): forward, error and weight-gradient
-products of PhotonicLinear and PhotonicConv2d, with signed inputs, sparse post-ReLU
-inputs and small (1e-4) error tensors.
+products of PhotonicLinear and PhotonicConv2d (also grouped and depthwise), with signed
+inputs, sparse post-ReLU inputs and small (1e-4) error tensors.
 
 Each product's error is taken against the same product of the quantized operands
 without read errors (the ``clean`` spec; both modes quantize alike), so what is compared
@@ -63,15 +63,19 @@ REGIMES = {
 CASES = [(kind, x_kind, "reference") for kind in ("linear", "conv")
          for x_kind in ("signed", "post-relu")] + [
     ("conv", "signed", "no-crosstalk"), ("conv", "post-relu", "rare"),
-    ("linear", "post-relu", "coarse-adc")]
+    ("linear", "post-relu", "coarse-adc"),
+    ("conv-groups", "signed", "rare"), ("depthwise", "post-relu", "reference")]
 CLEAN = [f"{p}.{f}=false" for p in ("forward", "error", "weight_grad")
          for f in ("detector_noise", "crosstalk")]
 
 
 def _layer(kind: str) -> nn.Module:
     torch.manual_seed(0)
-    layer = nn.Linear(48, 24) if kind == "linear" else nn.Conv2d(6, 8, 3, padding=1)
-    return layer.double()
+    layers = {"linear": lambda: nn.Linear(48, 24),
+              "conv": lambda: nn.Conv2d(6, 8, 3, padding=1),
+              "conv-groups": lambda: nn.Conv2d(6, 8, 3, padding=1, groups=2),
+              "depthwise": lambda: nn.Conv2d(6, 6, 3, padding=1, groups=6)}
+    return layers[kind]().double()
 
 
 def _operands(kind: str, x_kind: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,7 +84,7 @@ def _operands(kind: str, x_kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.randn(shape, generator=g, dtype=torch.float64)
     if x_kind == "post-relu":  # sparse: about half the entries are 0
         x = x.clamp(min=0)
-    out = (32, 24) if kind == "linear" else (2, 8, 8, 8)
+    out = {"linear": (32, 24), "depthwise": (2, 6, 8, 8)}.get(kind, (2, 8, 8, 8))
     grad_y = 1e-4 * torch.randn(out, generator=g, dtype=torch.float64)  # small errors
     return x, grad_y
 

@@ -509,3 +509,36 @@ def test_physics_caches_the_crosstalk_column_sum() -> None:
     assert ph.crosstalk_col_sq == pytest.approx(float((xt**2).sum(0).mean()))
     assert Physics(0.1, None).crosstalk_col_sq == 0.0
     assert ph == Physics(0.1, xt)
+
+
+def _grouped_net(groups: int) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(4, 8, 3, padding=1, groups=groups), nn.ReLU(),
+        nn.Conv2d(8, 8, 3, stride=2, groups=8 if groups > 1 else 1),  # depthwise
+        nn.Flatten(), nn.Linear(8 * 3 * 3, 3))
+
+
+@pytest.mark.parametrize("preset", ["ideal-exact", "ideal-fast", "fp32"])
+@pytest.mark.parametrize("groups", [2, 4])
+def test_grouped_and_depthwise_convs_equal_pytorch_when_ideal(preset: str, groups: int) -> None:
+    net = _grouped_net(groups)
+    x = torch.randn(3, 4, 7, 7, requires_grad=True)
+    out0 = net(x)
+    out0.square().sum().backward()
+    ref = [out0.detach(), x.grad.clone(), *[p.grad.clone() for p in net.parameters()]]
+    name, _, mode = preset.partition("-")
+    hw_net = convert(net, load_spec(name, [f"mode={mode}"] if mode else []))
+    assert [m.groups for m in hw_net.modules() if isinstance(m, PhotonicConv2d)] == [groups, 8]
+    hw_net.zero_grad()
+    x.grad = None
+    hw_net.bplight_hw.counting = True
+    out1 = hw_net(x)
+    out1.square().sum().backward()
+    got = [out1.detach(), x.grad, *[p.grad for p in hw_net.parameters()]]
+    for a, b in zip(got, ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    if name == "ideal":  # every product ran on the chip, planned per group
+        gemms = [g for g in hw_net.bplight_hw.counters.gemms if g.layer == "2"]
+        assert {g.phase for g in gemms} == {"forward", "error", "weight_grad"}
+        assert all(g.groups == 8 and (g.k == 9 or g.phase != "forward") for g in gemms)
