@@ -300,3 +300,28 @@ def test_a_run_stopped_by_a_non_finite_loss_still_renders(tmp_path: Path) -> Non
     page = Page(out.read_text(encoding="utf-8"))
     assert "the run ended without a finite test accuracy" in page.visible
     assert len(page.images) == 2
+
+
+def test_a_sweep_directory_gets_its_pareto_section(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: tiny\nparameters:\n  forward.adc_bits: [4, 6]\n"
+                    "  photonics.modulation_rate_hz: ['2.5 GHz', '5 GHz']\n"
+                    "workloads:\n  cost: [{model: lenet5, batch: 16}]\n")
+    sweep = tmp_path / "sweep"
+    assert main(["sweep", str(spec), "-o", str(sweep), "--quiet"]) == 0
+    capsys.readouterr()
+    assert (sweep / "summary.json").is_file()  # a sweep directory is not a run directory
+    assert read_input(sweep).kind == "sweep"
+    out = tmp_path / "r.html"
+    assert report.write_report([sweep], out) == []
+    text = out.read_text(encoding="utf-8")
+    page = Page(text)
+    assert page.h2 == ["Takeaway", "Design-space sweep", "Inputs"]
+    assert len(page.images) == 1 and png_size(page.images[0])[0] >= 600
+    assert "The sweep tiny evaluated 4 designs of lenet5" in page.visible
+    assert "energy per training image" in page.visible
+    assert re.search(r"photonics\.modulation_rate_hz = (2\.5|5) GHz", page.visible)
+    assert "<details><summary>Sweep spec (SPEC.yaml)</summary>" in text
+    (sweep / "sweep.sqlite").write_bytes(b"not a database" * 10)
+    got = read_input(sweep)
+    assert "is a sweep directory of bplight sweep but cannot be used" in got.reason

@@ -139,9 +139,14 @@ def png_uri(fig: Any) -> str:
 def figure_html(fig: Any, alt: str, caption: str, command: str | None) -> str:
     """``<figure>`` with the embedded PNG and a caption (``caption`` is already HTML);
     ``command`` regenerates the figure's data."""
+    return image_html(png_uri(fig), alt, caption, command)
+
+
+def image_html(uri: str, alt: str, caption: str, command: str | None) -> str:
+    """``<figure>`` of an image given as a ``data:`` URI (see :func:`figure_html`)."""
     regen = (f" Regenerate with <code>{e(command)}</code>, then <code>bplight report</code>."
              if command else "")
-    return (f'<figure><img src="{png_uri(fig)}" alt="{e(alt)}">'
+    return (f'<figure><img src="{uri}" alt="{e(alt)}">'
             f"<figcaption>{caption}{regen}</figcaption></figure>")
 
 
@@ -685,6 +690,125 @@ def compare_sentences(page: Page) -> list[str]:
     return out
 
 
+# --- sweeps ------------------------------------------------------------------------------
+
+OBJECTIVE_NAMES = {
+    "train_energy_per_image_j": "energy per training image",
+    "train_latency_s": "training latency per batch",
+    "infer_energy_per_image_j": "energy per inference image",
+    "infer_latency_s": "inference latency per batch",
+    "accuracy_loss_pp": "accuracy loss vs FP32",
+}
+
+
+def objective_text(name: str, value: Any) -> str:
+    """A sweep objective's value with its unit (from the name's suffix)."""
+    if value is None or value != value:
+        return "n/a"
+    if name.endswith("_j"):
+        return format_si(float(value), "J")
+    if name.endswith("_s"):
+        return format_si(float(value), "s")
+    if name.endswith("_pp"):
+        return f"{float(value):.2f} points"
+    return f"{float(value):.4g}"
+
+
+_FIELD_UNITS = {"_hz": "Hz", "_w": "W", "_m": "m", "_s": "s", "_j": "J"}
+
+
+def _param_text(name: str, value: Any) -> str:
+    """A swept field's value, with the SI unit its name ends in (``..._hz``)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        for suffix, unit in _FIELD_UNITS.items():
+            if name.endswith(suffix):
+                return format_si(float(value), unit)
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    return str(value)
+
+
+def _sweep_spec(item: Loaded) -> dict[str, Any]:
+    import yaml
+
+    spec = yaml.safe_load(item.data["meta"]["spec"])
+    return spec if isinstance(spec, dict) else {}
+
+
+def _sweep_png(item: Loaded, title: str) -> str:
+    """The sweep's own Pareto figure (:func:`bplight.experiments.sweep.pareto.plot_front`),
+    drawn from its store, as a ``data:`` URI."""
+    import tempfile
+
+    from bplight.experiments.sweep.pareto import plot_front
+
+    d = item.data
+    with tempfile.TemporaryDirectory() as tmp:
+        png = Path(tmp) / "pareto.png"
+        plot_front(d["frame"], d["front"], d["refs"], png, title)
+        data = png.read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def render_sweep(item: Loaded, page: Page) -> str:
+    d = item.data
+    spec = _sweep_spec(item)
+    name = str(spec.get("name", d["name"]))
+    params = list(spec.get("parameters") or {})
+    workload = d["meta"].get("primary_cost_workload", "")
+    frame, front = d["frame"], d["front"]
+    feasible = int(frame["feasible"].sum()) if not frame.empty else 0
+    objectives = [o for o in d["objectives"] if o in front]
+    if "accuracy_loss_pp" in front and front["accuracy_loss_pp"].notna().any() \
+            and "accuracy_loss_pp" not in objectives:
+        objectives.append("accuracy_loss_pp")
+    command = f"bplight sweep SPEC.yaml -o {shlex.quote(str(item.path))}"
+    out = [f"<h3>Sweep {e(name)} on {e(workload)} <small>({e(d['name'])})</small></h3>",
+           table(["quantity", "value"], [
+               ("designs", str(len(frame))), ("feasible designs", str(feasible)),
+               ("on the Pareto front", str(len(front))),
+               ("points by status", ", ".join(f"{v} {k}" for k, v in d["counts"].items()))])]
+    out.append(image_html(
+        _sweep_png(item, f"sweep {name}: {workload}"),
+        "energy per training image against training latency of every feasible design",
+        "Energy per training image (J) against training latency per batch (s) of every "
+        "feasible design (log scales), the Pareto front, the reference presets and the "
+        "paper's claim on the same axes; where accuracy was measured, accuracy loss against "
+        "FP32 (percentage points). SPEC.yaml is the sweep spec below.", command))
+    if not front.empty:
+        out.append("<h4>Pareto front</h4>" + table(
+            [*params, *(human(o, OBJECTIVE_NAMES) for o in objectives)],
+            [[_param_text(p, row[p]) for p in params]
+             + [objective_text(o, row[o]) for o in objectives]
+             for _, row in front.iterrows()]))
+    out.append(details("Sweep spec (SPEC.yaml)", f"<pre>{e(d['meta'].get('spec', ''))}</pre>"))
+    out.append(yaml_block(d["meta"].get("base_hardware"), "the sweep's base design"))
+    return "".join(out)
+
+
+def sweep_sentences(page: Page) -> list[str]:
+    out = []
+    for item in page.of("sweep"):
+        d = item.data
+        frame, front = d["frame"], d["front"]
+        name = str(_sweep_spec(item).get("name", d["name"]))
+        feasible = int(frame["feasible"].sum()) if not frame.empty else 0
+        text = (f"The sweep {e(name)} evaluated {len(frame)} designs of "
+                f"{e(d['meta'].get('primary_cost_workload', ''))} ({feasible} feasible); "
+                f"its Pareto front holds {len(front)}")
+        key = "train_energy_per_image_j"
+        if not front.empty and key in front:
+            best = front.loc[front[key].idxmin()]
+            params = list(_sweep_spec(item).get("parameters") or {})
+            text += (f", the least energy per training image there being "
+                     f"<b>{e(objective_text(key, best[key]))}</b> ("
+                     + e(", ".join(f"{p} = {_param_text(p, best[p])}" for p in params)) + ")")
+            refs = [r for r in d["refs"] if r["label"] == "bplight-16b"]
+            if refs:
+                text += f" against {e(objective_text(key, refs[0][key]))} for bplight-16b"
+        out.append(text + ".")
+    return out
+
+
 # --- reproduction ------------------------------------------------------------------------
 
 def _claims_figure(claims: list[dict[str, Any]]) -> Any:
@@ -739,13 +863,13 @@ def reproduce_sentences(page: Page) -> list[str]:
 
 RENDERERS: dict[str, Callable[[Loaded, Page], str]] = {
     "run": render_run, "estimate": render_estimate, "compare": render_compare,
-    "reproduce": render_reproduce,
+    "sweep": render_sweep, "reproduce": render_reproduce,
 }
 """Section body of one input, per kind (a new kind adds its renderer here)."""
 
 SENTENCES: dict[str, Callable[[Page], list[str]]] = {
     "run": run_sentences, "estimate": estimate_sentences, "compare": compare_sentences,
-    "reproduce": reproduce_sentences,
+    "sweep": sweep_sentences, "reproduce": reproduce_sentences,
 }
 """The takeaway's sentences, per kind."""
 

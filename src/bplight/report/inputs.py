@@ -1,11 +1,11 @@
 """What ``bplight report`` reads: recognise each input path and load it, or say why not.
 
 Every input is one of the kinds in :data:`KINDS` (a run directory, an estimate or compare
-``--json`` output, a reproduction document). A kind is a :class:`Kind`: how to recognise
-it, how to load it, and what section of the page it feeds. Outputs of later commands
-(design-space sweep stores, waterfalls, bank spectra) plug in by appending a
-:class:`Kind` with :func:`register` and a section renderer in :mod:`bplight.report.html`;
-nothing else changes.
+``--json`` output, a sweep directory, a reproduction document). A kind is a
+:class:`Kind`: how to recognise it, how to load it, and what section of the page it
+feeds. Outputs of later commands (waterfalls, bank spectra) plug in by appending a
+:class:`Kind` with :func:`register` and a section renderer in
+:mod:`bplight.report.html`; nothing else changes.
 
 An input that is missing, unreadable or not recognised becomes a :class:`Problem` whose
 ``reason`` is one sentence; the page and stderr name it, it is never dropped silently.
@@ -104,7 +104,8 @@ METRIC_KEYS = ("epoch", "train_loss", "test_loss", "test_accuracy")
 
 
 def _detect_run(path: Path, text: str | None, obj: dict[str, Any] | None) -> bool:
-    return path.is_dir() and any((path / name).is_file() for name in RUN_FILES)
+    return (path.is_dir() and any((path / name).is_file() for name in RUN_FILES)
+            and not (path / SWEEP_STORE).exists())
 
 
 def _load_run(path: Path, text: str | None, obj: dict[str, Any] | None) -> Loaded:
@@ -187,6 +188,39 @@ def _load_compare(path: Path, text: str | None, obj: dict[str, Any] | None) -> L
     return Loaded(path, "compare", obj)
 
 
+# --- sweep directories (bplight sweep) ---------------------------------------------------
+
+SWEEP_STORE = "sweep.sqlite"
+
+
+def _detect_sweep(path: Path, text: str | None, obj: dict[str, Any] | None) -> bool:
+    return path.is_dir() and (path / SWEEP_STORE).is_file()
+
+
+def _load_sweep(path: Path, text: str | None, obj: dict[str, Any] | None) -> Loaded:
+    """The sweep's results from its store (the outputs next to it may be older)."""
+    import sqlite3
+
+    from bplight.errors import BplightError
+    from bplight.experiments.sweep import pareto
+    from bplight.experiments.sweep.store import SweepStore
+
+    try:
+        with SweepStore.open(path) as store:
+            meta = store.meta()
+            frame = pareto.results_frame(store)
+            objectives = [o for o in meta.get("objectives", "").split(",") if o]
+            front = pareto.pareto_front(frame, objectives or list(pareto.AXES))
+            data = {"name": path.name, "meta": meta, "counts": store.count(),
+                    "frame": frame, "front": front, "objectives": objectives,
+                    "refs": pareto.references(store) if not frame.empty else []}
+    except sqlite3.DatabaseError as exc:
+        raise UnreadableInput(f"{SWEEP_STORE} cannot be read ({exc})") from None
+    except BplightError as exc:
+        raise UnreadableInput(str(exc)) from None
+    return Loaded(path, "sweep", data)
+
+
 # --- reproduce outputs -------------------------------------------------------------------
 
 REPRODUCE_TITLE = "# Reproduction of BPLight-CNN"
@@ -267,6 +301,8 @@ KINDS: list[Kind] = [
          _load_estimate),
     Kind("compare", "Against other accelerators", "bplight compare --json output",
          _detect_compare, _load_compare),
+    Kind("sweep", "Design-space sweep", "a sweep directory of bplight sweep", _detect_sweep,
+         _load_sweep),
     Kind("reproduce", "The paper's claims", "bplight reproduce output (Markdown or JSON)",
          _detect_reproduce, _load_reproduce),
 ]
