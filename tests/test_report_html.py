@@ -269,20 +269,20 @@ def test_reproduce_json_is_read_by_its_documented_keys(tmp_path: Path) -> None:
 
 
 def test_a_new_input_kind_plugs_in_with_its_section(tmp_path: Path, monkeypatch) -> None:
-    store = tmp_path / "sweep.json"
-    store.write_text('{"sweep": [1, 2]}')
-    kind = Kind("sweep", "Design-space sweep", "a sweep store",
-                lambda p, t, o: o is not None and "sweep" in o,
-                lambda p, t, o: Loaded(p, "sweep", o))
+    store = tmp_path / "waterfall.json"
+    store.write_text('{"waterfall": [1, 2]}')
+    kind = Kind("waterfall", "From the paper's assumptions to the physics", "a waterfall",
+                lambda p, t, o: o is not None and "waterfall" in o,
+                lambda p, t, o: Loaded(p, "waterfall", o))
     monkeypatch.setattr(inputs_mod, "KINDS", list(inputs_mod.KINDS))
     register(kind)
-    monkeypatch.setitem(report.RENDERERS, "sweep",
-                        lambda item, page: f"<p>{len(item.data['sweep'])} points</p>")
+    monkeypatch.setitem(report.RENDERERS, "waterfall",
+                        lambda item, page: f"<p>{len(item.data['waterfall'])} steps</p>")
     out = tmp_path / "r.html"
     assert report.write_report([store], out) == []
     page = Page(out.read_text(encoding="utf-8"))
-    assert page.h2 == ["Takeaway", "Design-space sweep", "Inputs"]
-    assert "2 points" in page.visible
+    assert page.h2 == ["Takeaway", "From the paper's assumptions to the physics", "Inputs"]
+    assert "2 steps" in page.visible
     with pytest.raises(ValueError, match="already registered"):
         register(kind)
 
