@@ -198,6 +198,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
     good = (run / "checkpoint-hardware.pt").read_bytes()
     args = json.loads((run / "args.json").read_text())
     args["epochs"] = 2
+    args["data_root"] = str(finished_run / "moved-away")  # --data-root on resume wins
     (run / "args.json").write_text(json.dumps(args))
     real = train_mod.F.cross_entropy
     calls = {"n": 0}

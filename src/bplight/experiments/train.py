@@ -377,7 +377,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="use this many train and test samples (deterministic)")
     p.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
     p.add_argument("--data-root", default=None,
-                   help="data directory (default: $BPLIGHT_DATA or ~/.cache/bplight/data)")
+                   help="data directory (default: $BPLIGHT_DATA or ~/.cache/bplight/data; "
+                   "with --resume: the run's own unless given)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--no-baseline", action="store_true",
                    help="do not train the FP32 baseline beside the hardware run")
@@ -436,6 +437,8 @@ def _resume_config(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
                          f"{', '.join(unknown)}; it was not written by this version")
     saved["overrides"] = tuple(saved.get("overrides", ()))
     cfg = TrainConfig(**saved)
+    if args.data_root is not None:  # the data may have moved since the run started
+        cfg.data_root = args.data_root
     if args.epochs is not None:
         done = _epochs_done(run_dir)
         if args.epochs < max(done, 1):
