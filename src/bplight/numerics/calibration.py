@@ -26,11 +26,14 @@ element-wise operation per read); the cost engine charges it
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
+import torch.nn.functional as F
 
-from bplight.mapping import Mapping
+from bplight.config.spec import HardwareSpec
+from bplight.mapping import Mapping, plan
 from bplight.numerics.engine import _slices, quantize_codes
 
 
@@ -118,6 +121,7 @@ def calibrate(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float,
     ``b``) as keep the pass sums under ``max_sums``. ``percentile`` in (50, 100]."""
     a, b = a.detach(), b.detach()
     chunk = m.chunk
+    m = replace(m, k_chunks=-(-a.shape[1] // chunk))  # the sample's K may be shorter
     if m.k_chunks > max_chunks:  # whole chunks, evenly strided along K
         pad = m.k_chunks * chunk - a.shape[1]
         a = torch.nn.functional.pad(a, (0, pad)) if pad else a
@@ -146,3 +150,100 @@ def calibrate(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float,
     return AdcCalibration(adc_range=clip / fs, clip_var=float(combined.square().mean()),
                           clipped_fraction=float((over > 0).double().mean()),
                           samples=int(mags.numel()))
+
+
+Sample = Callable[[], tuple[torch.Tensor, torch.Tensor, tuple[float, float], bool]]
+"""Lazily gives (input operand rows, weight operand rows, the whole operands' full scales,
+whether the input tensor has a negative entry) of one product: called only when a
+calibration runs (a convolution's im2col rows are built for a few images then)."""
+
+
+class AdcRanges:
+    """The calibrated ADC ranges of one model, per (phase, layer), held by its
+    :class:`~bplight.numerics.context.HardwareContext`: a (phase, layer)'s first product
+    calibrates, and so does every ``adc_calibration_batches``-th after it; the others run
+    with the last calibration. Saved with the context's state (checkpoints)."""
+
+    def __init__(self) -> None:
+        self.calibrations: dict[tuple[str, str], AdcCalibration] = {}
+        self.products: dict[tuple[str, str], int] = {}
+
+    def mapping(self, m: Mapping, spec: HardwareSpec, sample: Sample) -> Mapping:
+        """``m`` (a worst-case plan of an analog product) with its (phase, layer)'s
+        calibrated range, calibrating from ``sample`` when due."""
+        g = m.gemm
+        p = spec.product(g.phase)
+        key = (g.phase, g.layer)
+        n = self.products.get(key, 0)
+        self.products[key] = n + 1
+        if key not in self.calibrations or n % p.adc_calibration_batches == 0:
+            a, b, scales, negative = sample()
+            self.calibrations[key] = calibrate(a, b, m, scales, negative,
+                                               p.adc_range_percentile)
+        cal = self.calibrations[key]
+        return plan(g, spec, adc_range=cal.adc_range, adc_clip_var=cal.clip_var)
+
+    def get_state(self) -> dict[str, torch.Tensor]:
+        out = {}
+        for (phase, layer), cal in self.calibrations.items():
+            t = torch.cat([cal.as_tensor(),
+                           torch.tensor([float(self.products.get((phase, layer), 0))],
+                                        dtype=torch.float64)])
+            out[f"{STATE_PREFIX}{phase}/{layer}"] = t
+        return out
+
+    def set_state(self, state: dict[str, torch.Tensor]) -> None:
+        for k, t in state.items():
+            if not k.startswith(STATE_PREFIX):
+                continue
+            phase, _, layer = k[len(STATE_PREFIX):].partition("/")
+            self.calibrations[(phase, layer)] = AdcCalibration.from_tensor(t[:4])
+            self.products[(phase, layer)] = int(t[4].item())
+
+
+STATE_PREFIX = "adc_range/"
+"""Keys of :meth:`AdcRanges.get_state` in a context's state."""
+
+
+def _scale_sign(t: torch.Tensor) -> tuple[float, bool]:
+    """Full scale (max |t|, 1 for an all-zero tensor) and whether ``t`` has a negative
+    entry: the per-tensor encoding of :func:`bplight.numerics.engine.scale_and_sign`."""
+    mn, mx = torch.aminmax(t.detach())
+    s = max(-float(mn), float(mx))
+    return (s if s > 0 else 1.0), bool(mn < 0)
+
+
+def matmul_sample(a: torch.Tensor, b: torch.Tensor) -> Sample:
+    """The :data:`Sample` of ``a @ b.T`` (whole tensors: :func:`calibrate` strides)."""
+
+    def sample() -> tuple[torch.Tensor, torch.Tensor, tuple[float, float], bool]:
+        (sa, neg), (sb, _) = _scale_sign(a), _scale_sign(b)
+        return a.detach(), b.detach(), (sa, sb), neg
+
+    return sample
+
+
+def conv_sample(x: torch.Tensor, weight: torch.Tensor, grad_y: torch.Tensor | None,
+                phase: str, conv: dict, groups: int, images: int = 4) -> Sample:
+    """The :data:`Sample` of a convolution's product (group 0, the first ``images``
+    images; the whole tensors' scales): forward ``cols @ W.T``, error ``dY @ W`` (weight
+    operand W.T) or weight gradient ``cols.T @ dY`` (K = the positions of those images)."""
+
+    def sample() -> tuple[torch.Tensor, torch.Tensor, tuple[float, float], bool]:
+        cout, kf = weight.shape[0], weight[0].numel()
+        cout_g = cout // groups
+        w0 = weight.detach().reshape(groups, cout_g, kf)[0]
+        if phase == "error":
+            (sa, neg), (sb, _) = _scale_sign(grad_y), _scale_sign(weight)
+            gy = grad_y.detach()[:images]
+            rows = gy.reshape(gy.shape[0], cout, -1).transpose(1, 2)[..., :cout_g]
+            return rows.reshape(-1, cout_g), w0.t(), (sa, sb), neg
+        cols = F.unfold(x.detach()[:images], weight.shape[2:], **conv)[:, :kf]  # group 0
+        (sx, neg) = _scale_sign(x)
+        if phase == "forward":
+            return cols.transpose(1, 2).reshape(-1, kf), w0, (sx, _scale_sign(weight)[0]), neg
+        gy = grad_y.detach()[:images]
+        dy = gy.transpose(0, 1).reshape(cout, -1)[:cout_g]  # [Cout_g, images·L]
+        return cols.transpose(0, 1).reshape(kf, -1), dy, (sx, _scale_sign(grad_y)[0]), neg
+
+    return sample

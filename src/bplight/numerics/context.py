@@ -10,6 +10,8 @@ import torch
 
 from bplight.config.spec import PHASES, HardwareSpec
 from bplight.mapping import GemmShape, Mapping, plan
+from bplight.numerics.calibration import STATE_PREFIX as ADC_STATE_PREFIX
+from bplight.numerics.calibration import AdcRanges, Sample
 from bplight.numerics.engine import Physics, ReadErrors, add_sparse_errors_, issued_counts
 
 
@@ -125,6 +127,7 @@ class HardwareContext:
         self._scratch: dict[tuple[str, torch.dtype], tuple[int, torch.Tensor]] = {}
         self.counters = ExecutionCounters()
         self.counting = False
+        self.adc_ranges = AdcRanges()  # calibrated ADC ranges (adc_range_mode: calibrated)
 
     @property
     def spec(self) -> HardwareSpec:
@@ -152,12 +155,19 @@ class HardwareContext:
             self._physics[key] = Physics(ph.noise_sigma_rel, xt)
         return self._physics[key]
 
-    def plan(self, gemm: GemmShape) -> Mapping:
+    def plan(self, gemm: GemmShape, sample: Sample | None = None) -> Mapping:
+        """The Mapping of ``gemm``; for an analog product whose phase calibrates its ADC
+        range (``adc_range_mode: calibrated``), with the range of its (phase, layer),
+        calibrated from ``sample`` when due (:class:`~bplight.numerics.calibration.
+        AdcRanges`)."""
         m = self._plans.get(gemm)
         if m is None:
             if len(self._plans) >= 4096:
                 self._plans.clear()
             m = self._plans[gemm] = plan(gemm, self.spec)
+        if sample is not None and m.analog and m.adc_bits is not None and (
+                self.spec.product(gemm.phase).adc_range_mode == "calibrated"):
+            return self.adc_ranges.mapping(m, self.spec, sample)
         return m
 
     def record(self, m: Mapping, executed: dict[str, int] | None = None) -> None:
@@ -202,11 +212,17 @@ class HardwareContext:
         return add_sparse_errors_(y, errs, self.generator(y.device), gain)
 
     def get_state(self) -> dict[str, torch.Tensor]:
-        """Generator states, for checkpoints (resume reproduces the noise stream)."""
-        return {k: g.get_state() for k, g in self._generators.items()}
+        """Generator states (resume reproduces the noise stream) and calibrated ADC
+        ranges, for checkpoints."""
+        state = {k: g.get_state() for k, g in self._generators.items()}
+        state.update(self.adc_ranges.get_state())
+        return state
 
     def set_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.adc_ranges.set_state(state)
         for k, s in state.items():
+            if k.startswith(ADC_STATE_PREFIX):
+                continue
             g = self.generator(torch.device(k))
             g.set_state(s)
 

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from bplight.mapping import GemmShape
+from bplight.numerics.calibration import conv_sample, matmul_sample
 from bplight.numerics.context import HardwareContext
 from bplight.numerics.engine import (
     Operand,
@@ -48,7 +49,7 @@ def photonic_matmul(hw: HardwareContext, phase: str, a: torch.Tensor, b: torch.T
     is digital."""
     gemm = GemmShape(a.shape[0], a.shape[1], b.shape[0], phase,
                      input_signed=_has_negative(a), weight_static=weight_static, layer=layer)
-    m = hw.plan(gemm)
+    m = hw.plan(gemm, matmul_sample(a, b))
     if not m.analog:
         hw.record(m)
         return a @ b.t()
@@ -73,7 +74,7 @@ def _fast_linear_product(hw: HardwareContext, phase: str, a: Operand, b: Operand
     B = b.tensor.t() if b_t else b.tensor
     gemm = GemmShape(A.shape[0], A.shape[1], B.shape[0], phase, input_signed=a.negative,
                      weight_static=weight_static, layer=layer)
-    m = hw.plan(gemm)
+    m = hw.plan(gemm, matmul_sample(A, B))
     hw.record(m)
     if not m.analog:
         return B @ A.t() if out_t else A @ B.t()
@@ -159,7 +160,7 @@ class PhotonicConv2dFunction(torch.autograd.Function):
         ctx.xo, ctx.wo = xo, None
         gemm = GemmShape(batch * hout * wout, kf, cout // groups, "forward",
                          input_signed=xo.negative, layer=name, groups=groups)
-        m = hw.plan(gemm)
+        m = hw.plan(gemm, conv_sample(x, weight, None, "forward", ctx.conv, groups))
         if not m.analog:
             hw.record(m)
             y = F.conv2d(x, weight, None, groups=groups, **ctx.conv)
@@ -289,7 +290,7 @@ def _conv_error(hw: HardwareContext, name: str, go: Operand, x: torch.Tensor, wo
     batch = grad_y.shape[0]
     gemm = GemmShape(batch * out_hw[0] * out_hw[1], cout_g, kf, "error",
                      input_signed=go.negative, layer=name, groups=groups)
-    m = hw.plan(gemm)
+    m = hw.plan(gemm, conv_sample(x, weight, grad_y, "error", conv, groups))
     if not m.analog:
         hw.record(m)
         return torch.nn.grad.conv2d_input(x.shape, weight, grad_y, groups=groups, **conv)
@@ -330,7 +331,7 @@ def _conv_weight_grad(hw: HardwareContext, name: str, go: Operand, xo: Operand,
     positions = batch * out_hw[0] * out_hw[1]
     gemm = GemmShape(kf, positions, cout_g, "weight_grad", input_signed=xo.negative,
                      weight_static=False, layer=name, groups=groups)
-    m = hw.plan(gemm)
+    m = hw.plan(gemm, conv_sample(x, weight, grad_y, "weight_grad", conv, groups))
     if not m.analog:
         hw.record(m)
         return torch.nn.grad.conv2d_weight(x, weight.shape, grad_y, groups=groups, **conv)
