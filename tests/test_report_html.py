@@ -158,6 +158,12 @@ def test_every_engine_key_has_a_name_for_people(inputs) -> None:
     assert set(MODEL_CHOICES) <= set(report.MODEL_NAMES)
 
 
+def test_durations_read_as_people_write_them() -> None:
+    assert report.duration_text(3.914) == "3.91 s"
+    assert report.duration_text(2668.3) == "44 min 28 s"
+    assert report.duration_text(7260) == "2 h 1 min"
+
+
 def test_readme_tables_use_the_settings_the_report_checks() -> None:
     """The README's cost and comparison tables are made at each model's default input
     (scripts/regenerate-docs) with the batch its command lines name."""

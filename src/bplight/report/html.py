@@ -114,6 +114,15 @@ def ratio_text(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3g}×"
 
 
+def duration_text(seconds: float) -> str:
+    """``2668.3`` -> ``"44 min 28 s"``; under two minutes in seconds."""
+    if seconds < 120:
+        return format_si(seconds, "s")
+    minutes, sec = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours} h {minutes} min" if hours else f"{minutes} min {sec} s")
+
+
 def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.2f} %"
 
@@ -337,7 +346,7 @@ def render_run(item: Loaded, page: Page) -> str:
             if s.get(key) is not None:
                 rows.append((label, str(s[key])))
         if s.get("wall_time_s") is not None:
-            rows.append(("wall time", format_si(s["wall_time_s"], "s")))
+            rows.append(("wall time", duration_text(s["wall_time_s"])))
     out.append(table(["quantity", "value"], rows))
     out.append(figure_html(
         _curves_figure(item), "training and test loss, test accuracy per epoch",
@@ -853,7 +862,8 @@ def reproduce_sentences(page: Page) -> list[str]:
     for item in page.of("reproduce"):
         claims = item.data["claims"]
         near = sum(1 for c in claims if c["within"])
-        out.append(f"This model comes within 25 % of {near} of the paper's {len(claims)} "
+        out.append(f"This model comes within 25 % of {near or 'none'} of the paper's "
+                   f"{len(claims)} "
                    f"claimed ratios ({page.link(item.path, item.path.name)} gives the reason "
                    "for each gap).")
     return out
