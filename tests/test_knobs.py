@@ -234,3 +234,38 @@ def test_bound_moves_to_edram_when_passes_drop() -> None:
     r = estimate(wl, load_spec("bplight-16b", overrides=fast), batch=8)
     assert r.bound == "edram"
     assert r.latency_breakdown_s["edram"] >= r.latency_breakdown_s["compute"]
+
+
+# ------------------------------------------------------------------ non-volatile rings
+
+def test_nonvolatile_rings_hold_without_power_and_pay_per_write() -> None:
+    """Non-volatile weight rings: static ring power is the modulators' thermal hold only
+    (cores x C x 1.2 mW), no electro-optic hold per pass, each ring setting pays its
+    tuning-DAC conversion plus a 10 pJ write, each tile load 1 us; the estimate says
+    after how many batches the rings wear out."""
+    wl = Workload.from_name("lenet5", (1, 32, 32))
+    vol = estimate(wl, load_spec("bplight-16b"), batch=8)
+    spec = load_spec("bplight-16b", overrides=["components.weight_ring_tuning=nonvolatile"])
+    nv = estimate(wl, spec, batch=8)
+    cores = spec.architecture.tiles * spec.architecture.cores_per_tile
+    assert nv.static_power_by_component_w["ring_thermal"] == pytest.approx(cores * 16 * 1.2e-3)
+    assert vol.static_power_by_component_w["ring_thermal"] > \
+        nv.static_power_by_component_w["ring_thermal"]
+    sets = nv.counts["ring_settings"]
+    assert sets == vol.counts["ring_settings"]
+    dac_set = vol.energy_by_component_j["weight_ring"] - vol.counts["analog_passes"] * (
+        16 * 4e3 * 1550e-9 / 8000 / 5e9)  # volatile: EO hold of C rings per pass + sets
+    assert nv.energy_by_component_j["weight_ring"] == pytest.approx(dac_set + sets * 10e-12,
+                                                                    rel=1e-6)
+    assert nv.latency_s > vol.latency_s
+    per_ring = sets / (cores * spec.architecture.banks_per_core * 16)
+    assert nv.counts["ring_settings_per_ring"] == pytest.approx(per_ring)
+    assert any(f"after {5e5 / per_ring:.4g} batches" in a for a in nv.assumptions)
+
+
+def test_nonvolatile_rings_limit_the_ring_bits() -> None:
+    from bplight.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="ring_bits = 6 exceeds the 5 bits"):
+        load_spec("bplight-16b", overrides=["components.weight_ring_tuning=nonvolatile",
+                                            *_all("ring_bits", 6), *_all("adc_bits", 12)])

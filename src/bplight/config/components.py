@@ -21,6 +21,8 @@ the scaling laws (bits, rate) live in :mod:`bplight.cost.components`:
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from bplight.config.base import FrozenConfig
@@ -61,6 +63,32 @@ class ComponentsConfig(FrozenConfig):
         4e3, ge=0, description="Electro-optic tuning power per resonance shift: 4 uW/nm "
         "(CrossLight); held while the bank computes, at a mean detuning of one linewidth "
         "lambda/Q (assumption).")
+    weight_ring_tuning: Literal["volatile", "nonvolatile"] = Field(
+        "volatile", description="How a weight ring holds its setting: 'volatile' "
+        "(electro-optic tuning held while the bank computes, on a thermally trimmed ring: "
+        "weight_ring_hold_power_w and ring_eo_tuning_w_per_m, ring_tuning_latency_s per "
+        "load; CrossLight, LT) or 'nonvolatile' (a phase-change cladding keeps the level "
+        "without power: no hold power, each setting a write of nonvolatile_write_energy_j "
+        "taking nonvolatile_write_latency_s, at most nonvolatile_levels_bits per ring, "
+        "wearing out after nonvolatile_endurance_cycles writes; as in the authors' "
+        "group's non-volatile designs and Wei et al., Adv. Photonics 5, 046004 (2023)).")
+    nonvolatile_write_energy_j: float = Field(
+        10e-12, ge=0, description="Electrical energy of one non-volatile ring write: "
+        "sub-10 pJ switching of a phase-change electro-optic memristor (He et al., Nano "
+        "Lett. 24, 16325 (2024)); 10 pJ per level written (assumption: one pulse, the "
+        "verify reads not charged). Charged on top of the tuning DAC conversion.")
+    nonvolatile_write_latency_s: float = Field(
+        1e-6, gt=0, description="Time to write one level of a non-volatile ring, "
+        "paid per weight-tile load as ring_tuning_latency_s is (assumption: 1 us for a "
+        "few crystallisation pulses with verify; single phase-change pulses take "
+        "10-100s of ns).")
+    nonvolatile_levels_bits: int = Field(
+        5, ge=1, le=16, description="Bits one non-volatile ring stores: 5 (32 levels, "
+        "Wei et al., Adv. Photonics 5, 046004 (2023)); ring_bits may not exceed it.")
+    nonvolatile_endurance_cycles: float = Field(
+        5e5, gt=0, description="Writes a non-volatile ring survives: ~5e5 (GSSe photonic "
+        "RAM with an integrated heater, Light Sci. Appl. 12, 2023, Table 1; GST on doped "
+        "silicon heaters: ~4e3). The estimate reports the batches to wear-out.")
     ring_dac_bits: int = Field(
         8, ge=1, le=16, description="Resolution of the DAC that sets a ring's tuning "
         "(assumption: finer than ring_bits because the Lorentzian detuning-to-weight map "

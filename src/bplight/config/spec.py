@@ -303,6 +303,21 @@ class HardwareSpec(FrozenConfig):
     architecture: ArchitectureConfig = ArchitectureConfig()
     components: ComponentsConfig = ComponentsConfig()
 
+    @model_validator(mode="after")
+    def _rings_hold_their_slices(self) -> HardwareSpec:
+        comp = self.components
+        if comp.weight_ring_tuning != "nonvolatile":
+            return self
+        for phase in PHASES:
+            p = self.product(phase)
+            if p.analog and p.ring_bits > comp.nonvolatile_levels_bits:
+                raise ValueError(
+                    f"{phase}.ring_bits = {p.ring_bits} exceeds the "
+                    f"{comp.nonvolatile_levels_bits} bits a non-volatile ring stores "
+                    "(components.nonvolatile_levels_bits); allowed: ring_bits <= "
+                    f"{comp.nonvolatile_levels_bits}")
+        return self
+
     @field_validator("name")
     @classmethod
     def _name_chars(cls, v: str) -> str:

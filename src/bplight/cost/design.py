@@ -137,12 +137,32 @@ def architecture_for(spec: HardwareSpec) -> Architecture:
 
 
 def components_from(value: Value, laser_electrical_power_w: Any) -> Components:
-    """Component models; the laser power per core comes from the link budget."""
+    """Component models; the laser power per core comes from the link budget. Non-volatile
+    weight rings (``components.weight_ring_tuning``) hold without power (no thermal or
+    electro-optic hold) and take ``nonvolatile_write_latency_s`` per load; their write
+    energy is :func:`ring_write_energy_from`."""
     comp = SimpleNamespace(**{name: value(f"components.{name}")
                               for name in ComponentsConfig.model_fields})
+    nv = nonvolatile_rings_from(value)
+    comp.weight_ring_hold_power_w = np.where(nv, 0.0, comp.weight_ring_hold_power_w)
+    comp.ring_eo_tuning_w_per_m = np.where(nv, 0.0, comp.ring_eo_tuning_w_per_m)
+    comp.ring_tuning_latency_s = np.where(nv, comp.nonvolatile_write_latency_s,
+                                          comp.ring_tuning_latency_s)
     detuning = mean_detuning_m(value("photonics.center_wavelength_m"),
                                value("photonics.ring_q"))
     return build_components(comp, laser_electrical_power_w, detuning)
+
+
+def nonvolatile_rings_from(value: Value) -> np.ndarray:
+    """Whether the weight rings are non-volatile (``components.weight_ring_tuning``)."""
+    return np.asarray(value("components.weight_ring_tuning")) == "nonvolatile"
+
+
+def ring_write_energy_from(value: Value) -> np.ndarray:
+    """Energy per ring setting beyond its tuning-DAC conversion: the non-volatile write
+    (``components.nonvolatile_write_energy_j``), 0 for volatile rings."""
+    return np.where(nonvolatile_rings_from(value),
+                    value("components.nonvolatile_write_energy_j"), 0.0)
 
 
 def cells_per_weight_from(value: Value) -> np.ndarray:

@@ -79,6 +79,7 @@ from bplight.cost.design import (
     components_from,
     plan_gemms,
     product_settings,
+    ring_write_energy_from,
     spec_values,
     write_fraction_from,
 )
@@ -324,12 +325,13 @@ class GemmTraffic:
 
 def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
                 cells_per_weight: ArrayLike, in_dram: np.ndarray, stash_over: np.ndarray,
-                arch: Architecture, comps: Components, calibration: ArrayLike = 0.0
-                ) -> GemmTraffic:
+                arch: Architecture, comps: Components, calibration: ArrayLike = 0.0,
+                ring_write_energy_j: ArrayLike = 0.0) -> GemmTraffic:
     """Dynamic energy of the GEMMs (module docstring, "Per GEMM"). ``calibration``: the
     fraction of each GEMM's ADC reads that feed a calibration histogram per batch
     (``adc_range_mode: calibrated``: 1 / ``adc_calibration_batches``), each one digital
-    element-wise operation."""
+    element-wise operation. ``ring_write_energy_j``: energy of each ring setting beyond
+    its tuning-DAC conversion (a non-volatile write)."""
     f = arch.rate_hz
     word = comps.word_bits
     a = mp.analog
@@ -342,7 +344,8 @@ def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
     ring_sets = mp.ring_settings * sch.replicas
     e["weight_ring"] = (mp.analog_passes
                         * comps.weight_ring.hold_per_pass(arch.wavelengths, f).energy_j
-                        + ring_sets * comps.weight_ring.set(comps.dac).energy_j)
+                        + ring_sets * (comps.weight_ring.set(comps.dac).energy_j
+                                       + ring_write_energy_j))
     e["detector"] = mp.analog_passes * comps.detector.detect(f).energy_j
     e["adc"] = mp.analog_passes * comps.adc.convert(mp.adc_read_bits, f).energy_j
     e["shift_add"] = mp.shift_adds * comps.digital.shift_add().energy_j
@@ -496,15 +499,17 @@ def energy_by_component(static: dict[str, np.ndarray], gemm: dict[str, np.ndarra
 def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
              batch: ArrayLike, train: bool, arch: Architecture, comps: Components,
              cells_per_weight: ArrayLike, write_fraction: ArrayLike = 1.0,
-             calibration: ArrayLike = 0.0) -> KernelResult:
+             calibration: ArrayLike = 0.0, ring_write_energy_j: ArrayLike = 0.0
+             ) -> KernelResult:
     """The cost model over design points (module docstring). ``mp``: the Mapping of every
     GEMM, arrays [G, P] or [G, 1]; layer and op fields [L, 1], [D, 1] per image; design
-    parameters scalars or [P]; ``calibration`` [G, P] as :func:`gemm_energy` takes it."""
+    parameters scalars or [P]; ``calibration`` [G, P] and ``ring_write_energy_j`` as
+    :func:`gemm_energy` takes them."""
     B = np.asarray(batch, dtype=float)
     sch = schedule(mp, table, B, train, arch, comps)
     in_dram, stash_over = capacities(lay, cells_per_weight, B, train, arch, comps)
     traffic = gemm_energy(mp, table, sch, lay, cells_per_weight, in_dram, stash_over, arch,
-                          comps, calibration)
+                          comps, calibration, ring_write_energy_j)
     upd = weight_update(lay, cells_per_weight, write_fraction, in_dram, train, arch, comps)
     op_elements, op_energy, op_time = digital_op_costs(ops, B, train, arch, comps)
     terms = latency_bounds(sch, traffic, upd, op_time, in_dram, arch, comps)
@@ -519,6 +524,7 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
         "analog_passes": passes, "adc_conversions": passes,
         "dac_conversions": _sum0(mp.dac_conversions * sch.row_tiles),
         "ring_settings": _sum0(traffic.ring_sets), "shift_adds": _sum0(mp.shift_adds),
+        "ring_settings_per_ring": _sum0(traffic.ring_sets) / arch.weight_rings,
         "digital_macs": _sum0(mp.digital_macs),
         "digital_elementwise_ops": _sum0(op_elements),
         "adc_calibration_ops": _sum0(traffic.calibration_ops),
@@ -551,7 +557,7 @@ def evaluate_design(value: Value, table: GemmTable, lay: LayerArrays, ops: Digit
     return evaluate(mp, table, lay, ops, batch, train, architecture_from(value, settings),
                     components_from(value, laser_electrical_power_w), cells_per_weight_from(value),
                     write_fraction_from(value, measured_write_fraction),
-                    calibration_from(value)[table.phase])
+                    calibration_from(value)[table.phase], ring_write_energy_from(value))
 
 
 # --------------------------------------------------------------------------------------
@@ -634,6 +640,14 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
     if train:
         assumptions.append(_write_assumption(spec, write_fraction,
                                              _f(r.counts["memristor_write_fraction"])))
+    if spec.components.weight_ring_tuning == "nonvolatile":
+        per_ring = _f(r.counts["ring_settings_per_ring"])
+        life = spec.components.nonvolatile_endurance_cycles / per_ring if per_ring else 0.0
+        assumptions.append(
+            f"Non-volatile weight rings: no hold power; each ring is written {per_ring:.4g} "
+            f"times per {'batch' if train else 'run'} and wears out after "
+            f"{spec.components.nonvolatile_endurance_cycles:.3g} writes, i.e. after "
+            f"{life:.4g} {'batches' if train else 'runs'}.")
     frac = _f(r.counts["weights_in_dram_fraction"])
     if frac > 0:
         assumptions.append(f"{frac:.1%} of the weights do not fit the memristor arrays "
