@@ -29,6 +29,7 @@ def describe(spec) -> dict:
             "laser_power_per_wavelength_dbm": lb.laser_power_per_wavelength_dbm,
             "laser_electrical_power_per_core_w": lb.laser_electrical_power_w,
             "path_loss_db": lb.path_loss_db, "split_db": lb.split_db,
+            "read_budget": spec.laser.read_budget, "output_error_rel": lb.output_error_rel,
         },
         "crosstalk_neighbour_db": crosstalk_db_neighbour(spec),
         "products": {},
@@ -93,6 +94,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
     print(f"  target SNR {tgt:.1f} dB, achieved {lb['snr_db']:.1f} dB, noise sigma "
           f"{lb['noise_sigma_rel']:.2e} of a pass's full scale" if tgt is not None else
           f"  no SNR requirement; achieved {lb['snr_db']:.1f} dB")
+    if lb["output_error_rel"] is not None:
+        print(f"  read budget {lb['read_budget']}: one K-chunk's shift-added output errs by "
+              f"{lb['output_error_rel']:.3g} of its full scale (std)")
     print(f"  laser {lb['laser_power_per_wavelength_dbm']:.1f} dBm per wavelength, "
           f"{1e3 * lb['laser_electrical_power_per_core_w']:.1f} mW electrical per core; "
           f"path loss {lb['path_loss_db']:.2f} dB + split {lb['split_db']:.2f} dB")
