@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bplight.errors import InputError
+from bplight.experiments.common import DEFAULT_INPUT
 from bplight.io import atomic_write_text
 from bplight.report import inputs
 from bplight.report.inputs import Loaded, Problem, kind_named, read_input
@@ -92,8 +93,12 @@ METRIC_NAMES = {
     "energy_saving": "energy saving",
 }
 
-README_TABLES = {"lenet5": ((1, 32, 32), 64), "vgg16": ((3, 224, 224), 64)}
-"""Input shape and batch of the README's cost and comparison tables, per model."""
+README_BATCH = 64
+"""The batch of the README's cost and comparison tables (its commands say ``--batch 64``);
+their inputs are each model's default (:data:`bplight.experiments.common.DEFAULT_INPUT`,
+as ``scripts/regenerate-docs`` builds them)."""
+README_TABLES = {m: (DEFAULT_INPUT[m], README_BATCH) for m in ("lenet5", "vgg16")}
+"""Input shape and batch of the README's tables, per model they cover."""
 
 
 def human(key: str, names: dict[str, str]) -> str:
