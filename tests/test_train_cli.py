@@ -304,3 +304,20 @@ def test_corrupt_data_leaves_no_run_dir_and_a_retry_works(shared_data: Path, tmp
     labels.write_bytes(good)
     assert main(argv) == 0  # not refused as "already holds a run"
     assert (run / "checkpoint-hardware.pt").exists()
+
+
+def test_summary_holds_the_measured_memristor_writes(one_epoch_run: tuple[Path, dict]) -> None:
+    from bplight.config import load_spec
+    from bplight.models import build_model
+
+    run, printed = one_epoch_run
+    rec = json.loads((run / "summary.json").read_text())["memristor"]
+    assert printed["memristor"] == rec
+    weights = sum(m.weight.numel() for m in build_model("lenet5", 1, 10, 28).modules()
+                  if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    assert rec["cells"] == weights * load_spec("bplight-16b").memristor_cells_per_weight
+    assert rec["steps"] == 256 // 64  # --subset 256 --batch-size 64, one epoch
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert rec["cell_writes"] == metrics["hardware"][-1]["memristor_cell_writes"] > 0
+    assert rec["write_fraction"] == pytest.approx(
+        rec["cell_writes"] / (rec["cells"] * rec["steps"]))
