@@ -256,6 +256,24 @@ def ray_available() -> str | None:
     return None
 
 
+def _check_reachable(address: str) -> None:
+    """ConfigError unless ``HOST:PORT`` accepts a TCP connection within 10 s (Ray itself
+    would keep retrying for minutes)."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--address {address!r} must look like HOST:PORT, e.g. "
+                          "127.0.0.1:6379")
+    try:
+        with socket.create_connection((host, int(port)), timeout=10):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--address {address}: no Ray cluster could be reached "
+                          f"({exc.strerror or exc}); start one with `ray start --head` or "
+                          "give its HOST:PORT") from None
+
+
 def run_ray(tasks: Iterable[Task], fn_ref: str, on_outcome: Callable[[Outcome], None],
             address: str | None, threads: int = 1, retries: int = 1,
             progress: Progress | None = None) -> None:
@@ -266,7 +284,10 @@ def run_ray(tasks: Iterable[Task], fn_ref: str, on_outcome: Callable[[Outcome], 
         raise ConfigError(why)
     import ray
 
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started and address:
+        _check_reachable(address)
+    if started:
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      logging_level="ERROR",
@@ -283,8 +304,18 @@ def run_ray(tasks: Iterable[Task], fn_ref: str, on_outcome: Callable[[Outcome], 
         attempts[t.id] += 1
         running[remote.remote(fn_ref, t.payload, threads)] = t
 
-    for t in tasks:
-        submit(t)
+    try:
+        for t in tasks:
+            submit(t)
+        _ray_loop(ray, running, submit, attempts, retries, on_outcome, progress)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_loop(ray: Any, running: dict[Any, Task], submit: Callable[[Task], None],
+              attempts: dict[str, int], retries: int, on_outcome: Callable[[Outcome], None],
+              progress: Progress | None) -> None:
     while running:
         done, _ = ray.wait(list(running), num_returns=1)
         for ref in done:

@@ -8,6 +8,7 @@ only :mod:`bplight.experiments.train`'s public API (:class:`TrainConfig`,
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -77,12 +78,19 @@ def cost_points(resolved: Any, designs: list[dict[str, Any]], workload: CostWork
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _workload(model: str, input_shape: str | None) -> Any:
+    """The built-in workload (building VGG-16 takes seconds: once per process)."""
+    from bplight.experiments.common import build_workload
+
+    return build_workload(model, input_shape)
+
+
 def _cost_block(base: Any, designs: list[dict[str, Any]], paths: list[str],
                 workload: CostWorkload) -> list[tuple[dict[str, Any], bool, str]]:
     from bplight.cost.vectorized import sweep
-    from bplight.experiments.common import build_workload
 
-    wl = build_workload(workload.model, workload.input)
+    wl = _workload(workload.model, workload.input)
     params = {}
     for p in paths:
         vals = [d[p] for d in designs]
@@ -105,7 +113,8 @@ def _cost_block(base: Any, designs: list[dict[str, Any]], paths: list[str],
         cols[f"{mode}_gops_per_w"] = r.gops_per_w
         cols[f"{mode}_gops_per_s_per_mm2"] = r.gops_per_s_per_mm2
         cols["area_mm2"] = r.area_mm2
-        for name, lat in _baseline_latencies(wl, mode, workload.batch).items():
+        for name, lat in _baseline_latencies(workload.model, workload.input, mode,
+                                             workload.batch).items():
             cols[f"{mode}_speedup_vs_{name}"] = (np.full(n, np.nan) if lat is None
                                                   else lat / r.latency_s)
         for k, v in r.energy_by_component_j.items():
@@ -115,10 +124,13 @@ def _cost_block(base: Any, designs: list[dict[str, Any]], paths: list[str],
             for i in range(n)]
 
 
-def _baseline_latencies(wl: Any, mode: str, batch: int) -> dict[str, float | None]:
+@functools.lru_cache(maxsize=32)
+def _baseline_latencies(model: str, input_shape: str | None, mode: str, batch: int
+                        ) -> dict[str, float | None]:
     """Each speed-up baseline's latency on the same GEMMs (None: it cannot run ``mode``)."""
     from bplight.baselines import TrainingNotSupported, get_baseline
 
+    wl = _workload(model, input_shape)
     out: dict[str, float | None] = {}
     for name in SPEEDUP_BASELINES:
         try:

@@ -32,8 +32,9 @@ from bplight.experiments.sweep.store import (
 )
 from bplight.io import atomic_write_text
 
-COST_BLOCK = 4096
-"""Designs costed (and committed) together."""
+COST_BLOCK = 50_000
+"""Designs costed (and committed) together (the engine bounds its memory in blocks of
+its own; a larger block here runs the link budget once per distinct combination)."""
 
 BACKENDS = ("pool", "ray", "inline")
 
@@ -125,8 +126,9 @@ def _run(resolved: ResolvedSweep, designs: list[dict[str, Any]], store: SweepSto
 
     # --- cost: every design on every cost workload, in process ---------------------------
     n_cost = n_cost_new = 0
+    keys = [design_key(d) for d in designs]
     for wl in spec.workloads.cost:
-        ids = [point_id("cost", bh, design_key(d), wl.key, None) for d in designs]
+        ids = [point_id("cost", bh, k, wl.key, None) for k in keys]
         n_cost += len(ids)
         todo = [(i, d) for i, d in zip(ids, designs, strict=True) if i not in finished]
         bar = Progress(len(todo), f"cost {wl.model} b{wl.batch}",
@@ -154,7 +156,7 @@ def _run(resolved: ResolvedSweep, designs: list[dict[str, Any]], store: SweepSto
     infeasible_recs: list[PointRecord] = []
     primary_cost = spec.workloads.cost[0].key
     cost_by_design = {design_key(r.design): r for r in store.records("cost")
-                      if r.workload == primary_cost}
+                      if r.workload == primary_cost} if acc_designs else {}
     for wl in spec.workloads.accuracy if acc_designs else []:
         for seed in spec.seeds:
             payload = {"model": wl.model, "dataset": wl.dataset, "subset": wl.subset,

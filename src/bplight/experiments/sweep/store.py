@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
 import subprocess
 import time
@@ -62,7 +63,7 @@ CREATE INDEX IF NOT EXISTS points_kind ON points(kind, workload);
 def point_id(kind: str, base_hash: str, design_key: str, workload: str,
              seed: int | None) -> str:
     """The identity of a point: the same inputs give the same id in every run."""
-    text = json.dumps([kind, base_hash, design_key, workload, seed])
+    text = "\x1f".join((kind, base_hash, design_key, workload, str(seed)))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -194,7 +195,7 @@ class SweepStore:
         now = time.time()
         rows = [(r.id, r.kind, json.dumps(r.design, sort_keys=True, default=str), r.workload,
                  r.seed, r.status, r.reason, r.error, r.attempts,
-                 dumps_json(r.objectives, indent=None).strip(), r.hardware,
+                 _objectives_json(r.objectives), r.hardware,
                  r.code_version or code_version(), r.wall_s, now) for r in records]
         with self.transaction() as c:
             c.executemany("INSERT OR REPLACE INTO points(id, kind, design, workload, seed, "
@@ -231,6 +232,20 @@ class SweepStore:
 
     def count(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, COUNT(*) FROM points GROUP BY status"))
+
+
+def _objectives_json(obj: dict[str, Any]) -> str:
+    """Strict JSON of a flat dict of numbers (non-finite -> null); nested values go
+    through :func:`bplight.io.dumps_json`."""
+    flat = {}
+    for k, v in obj.items():
+        if isinstance(v, float):
+            flat[k] = v if math.isfinite(v) else None
+        elif v is None or isinstance(v, (int, str, bool)):
+            flat[k] = v
+        else:
+            return dumps_json(obj, indent=None).strip()
+    return json.dumps(flat, allow_nan=False)
 
 
 def resolved_hardware(store: SweepStore, design: dict[str, Any]) -> Any:
