@@ -269,3 +269,29 @@ def test_nonvolatile_rings_limit_the_ring_bits() -> None:
     with pytest.raises(ConfigError, match="ring_bits = 6 exceeds the 5 bits"):
         load_spec("bplight-16b", overrides=["components.weight_ring_tuning=nonvolatile",
                                             *_all("ring_bits", 6), *_all("adc_bits", 12)])
+
+
+def test_sweep_reads_the_new_knobs_as_estimate_does() -> None:
+    """One description, two evaluations: a sweep over the new knobs gives estimate's
+    energy, latency and bound point by point (infeasible points NaN with the reason)."""
+    import numpy as np
+
+    from bplight.cost import sweep
+
+    wl = Workload.from_name("lenet5", (1, 32, 32))
+    params = {
+        "laser.rin_correlation": np.array(["correlated", "independent", "independent"]),
+        "laser.read_budget": np.array(["exact_reads", "output_variance", "exact_reads"]),
+        "forward.ring_bits": np.array([1, 2, 2]), "forward.adc_bits": np.array([6, 7, 7]),
+        "forward.adc_range_mode": np.array(["worst_case", "calibrated", "calibrated"]),
+        "components.weight_ring_tuning": np.array(["volatile", "nonvolatile", "volatile"]),
+        "detector.noise_bandwidth": np.array(["half_rate", "rate", "rate_over_sqrt2"]),
+    }
+    r = sweep(wl, load_spec("bplight-16b"), "train", 8, params)
+    for i in range(3):
+        over = [f"{k}={v[i]}" for k, v in params.items()]
+        e = estimate(wl, load_spec("bplight-16b", overrides=over), batch=8)
+        assert r.feasible[i]
+        assert r.energy_j[i] == pytest.approx(e.energy_j, rel=1e-9)
+        assert r.latency_s[i] == pytest.approx(e.latency_s, rel=1e-9)
+        assert r.bound[i] == e.bound
