@@ -246,6 +246,19 @@ def test_best_without_accuracy_needs_within_none(tmp_path: Path, capsys) -> None
     assert main(["sweep", "best", str(tmp_path / "run"), "--within-pp", "none", "-o",
                  str(tmp_path / "d.yaml")]) == 0
     assert load_spec(str(tmp_path / "d.yaml")).forward.adc_bits in (4, 6)
+    capsys.readouterr()
+    assert main(["sweep", "best", str(tmp_path / "run"), "--within-pp", "none", "-o",
+                 str(tmp_path / "d.yaml"), "--json"]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["accuracy_loss_pp"] is None  # strict JSON: not measured
+    r = line["ratios"]
+    assert set(r) == {"gtx1080", "pipelayer", "isaac"} and len(r["gtx1080"]) == 6
+    assert r["isaac"]["train_speedup"] is None and r["isaac"]["infer_speedup"] > 0
+    ref = estimate(build_workload("lenet5"), load_spec(str(tmp_path / "d.yaml")), "train", 16)
+    from bplight.baselines import get_baseline
+
+    gpu = get_baseline("gtx1080").estimate(build_workload("lenet5"), "train", 16)
+    assert r["gtx1080"]["train_speedup"] == pytest.approx(gpu.latency_s / ref.latency_s)
 
 
 def test_unknown_set_path_in_parameters_lists_nearest() -> None:

@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bplight.errors import InputError
 from bplight.experiments.sweep.pareto import (
     best_design,
@@ -145,16 +147,34 @@ def _cmd_best(args: argparse.Namespace) -> int:
 
         sys.stdout.write(dump_spec(spec))
         spec_line = ""
+    from bplight.config.loader import load_spec
+    from bplight.experiments.sweep.pareto import SIX_RATIOS, six_ratios
+
+    spec_obj = load_spec(str(args.out)) if args.out else spec
+    with SweepStore.open(Path(args.run)) as store:
+        cw = (yaml.safe_load(store.meta()["spec"]).get("workloads") or {}).get("cost") or [{}]
+    ratios = six_ratios(spec_obj, cw[0].get("model", "lenet5"), cw[0].get("input"),
+                        int(cw[0].get("batch", 64)))
     if args.json:
         from bplight.io import dumps_json
 
-        print(dumps_json(_row_json(row), indent=None), end="")
+        print(dumps_json({**_row_json(row), "ratios": ratios}, indent=None), end="")
     elif spec_line:
         keys = json.loads(row["design_key"])
         print(f"best design: {', '.join(f'{k}={v}' for k, v in keys.items())}")
-        print(f"  energy per training image {row.get('train_energy_per_image_j'):.4g} J, "
-              f"training latency {row.get('train_latency_s'):.4g} s, accuracy loss "
-              f"{row.get('accuracy_loss_pp')} pp")
+        from bplight.experiments.sweep.pareto import _fmt
+
+        loss = row.get("accuracy_loss_pp")
+        print(f"  energy per training image {_fmt('x_j', row['train_energy_per_image_j'])}, "
+              f"training latency {_fmt('x_s', row['train_latency_s'])}, accuracy loss "
+              + ("not measured" if loss is None or loss != loss else f"{loss:.2f} pp"))
+        label = {"speedup": "speedup", "gops_per_s_per_mm2_ratio": "comp. eff.",
+                 "energy_saving": "energy saving"}
+        print(f"  ratios on {cw[0].get('model', 'lenet5')} (batch {cw[0].get('batch', 64)}):")
+        for name, r in ratios.items():
+            cells = [f"{m} {label[k]} " + ("-" if r[f'{m}_{k}'] is None else
+                                           f"{r[f'{m}_{k}']:.3g}x") for m, k in SIX_RATIOS]
+            print(f"    vs {name}: " + ", ".join(cells))
         print(spec_line)
     return 0
 

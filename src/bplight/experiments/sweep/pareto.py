@@ -300,6 +300,34 @@ def best_design(run_dir: Path, within_pp: float | None = 1.0,
     return spec, {k: _py(v) for k, v in row.items()}
 
 
+SIX_RATIOS = (("train", "speedup"), ("train", "gops_per_s_per_mm2_ratio"),
+              ("train", "energy_saving"), ("infer", "speedup"),
+              ("infer", "gops_per_s_per_mm2_ratio"), ("infer", "energy_saving"))
+"""The paper's six headline ratios (training and inference speedup, computational
+efficiency, energy saving)."""
+
+
+def six_ratios(spec: Any, model: str = "lenet5", input_shape: str | None = None,
+               batch: int = 64, baselines: tuple[str, ...] = ("gtx1080", "pipelayer",
+                                                               "isaac")
+               ) -> dict[str, dict[str, float | None]]:
+    """The six ratios of ``spec`` over each baseline on the same GEMMs ({baseline:
+    {"train_speedup": x, ...}}; None where the baseline cannot run the phase)."""
+    from bplight.baselines import get_baseline
+    from bplight.cost.engine import estimate
+    from bplight.experiments.common import build_workload
+    from bplight.experiments.compare import compare_to
+
+    wl = build_workload(model, input_shape)
+    reports = {m: estimate(wl, spec, mode=m, batch=batch) for m in ("train", "infer")}
+    out: dict[str, dict[str, float | None]] = {}
+    for name in baselines:
+        comps = {m: compare_to(reports[m], wl, get_baseline(name), m, batch)
+                 for m in ("train", "infer")}
+        out[name] = {f"{m}_{k}": comps[m].metric(k) for m, k in SIX_RATIOS}
+    return out
+
+
 def _py(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
