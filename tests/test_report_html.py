@@ -275,20 +275,20 @@ def test_reproduce_json_is_read_by_its_documented_keys(tmp_path: Path) -> None:
 
 
 def test_a_new_input_kind_plugs_in_with_its_section(tmp_path: Path, monkeypatch) -> None:
-    store = tmp_path / "waterfall.json"
-    store.write_text('{"waterfall": [1, 2]}')
-    kind = Kind("waterfall", "From the paper's assumptions to the physics", "a waterfall",
-                lambda p, t, o: o is not None and "waterfall" in o,
-                lambda p, t, o: Loaded(p, "waterfall", o))
+    store = tmp_path / "spectra.json"
+    store.write_text('{"spectra": [1, 2]}')
+    kind = Kind("spectra", "Bank spectra", "bank spectra",
+                lambda p, t, o: o is not None and "spectra" in o,
+                lambda p, t, o: Loaded(p, "spectra", o))
     monkeypatch.setattr(inputs_mod, "KINDS", list(inputs_mod.KINDS))
     register(kind)
-    monkeypatch.setitem(report.RENDERERS, "waterfall",
-                        lambda item, page: f"<p>{len(item.data['waterfall'])} steps</p>")
+    monkeypatch.setitem(report.RENDERERS, "spectra",
+                        lambda item, page: f"<p>{len(item.data['spectra'])} banks</p>")
     out = tmp_path / "r.html"
     assert report.write_report([store], out) == []
     page = Page(out.read_text(encoding="utf-8"))
-    assert page.h2 == ["Takeaway", "From the paper's assumptions to the physics", "Inputs"]
-    assert "2 steps" in page.visible
+    assert page.h2 == ["Takeaway", "Bank spectra", "Inputs"]
+    assert "2 banks" in page.visible
     with pytest.raises(ValueError, match="already registered"):
         register(kind)
 
@@ -331,3 +331,29 @@ def test_a_sweep_directory_gets_its_pareto_section(tmp_path: Path, capsys) -> No
     (sweep / "sweep.sqlite").write_bytes(b"not a database" * 10)
     got = read_input(sweep)
     assert "is a sweep directory of bplight sweep but cannot be used" in got.reason
+
+
+def test_a_waterfall_gets_its_section(tmp_path: Path, capsys) -> None:
+    doc = tmp_path / "repro.md"
+    assert main(["reproduce", "--waterfall", "--no-accuracy", "--models", "lenet5",
+                 "--batch", "8", "--out", str(doc)]) == 0
+    capsys.readouterr()
+    wf = tmp_path / "repro-waterfall.json"
+    data = json.loads(wf.read_text())
+    out = tmp_path / "r.html"
+    assert report.write_report([wf, doc], out) == []
+    text = out.read_text(encoding="utf-8")
+    page = Page(text)
+    assert page.h2 == ["Takeaway", "From the paper's assumptions to the physics",
+                       "The paper's claims", "Inputs"]
+    assert len(page.images) == 2 and png_size(page.images[0])[0] >= 800
+    first = data["waterfall"][0]["ratios"]["train"]["pipelayer"]["speedup"]
+    last = data["waterfall"][-1]["ratios"]["train"]["pipelayer"]["speedup"]
+    assert (f"from bplight-paper (the paper's implied design) to bplight-16b in "
+            f"{len(data['waterfall']) - 1} steps, the training speedup over PipeLayer goes "
+            f"from {first:.3g}× to {last:.3g}×") in page.visible
+    for row in data["waterfall"]:
+        assert row["title"] in page.visible
+    del data["designs"]
+    wf.write_text(json.dumps(data))
+    assert "has no key 'designs'" in read_input(wf).reason

@@ -823,6 +823,77 @@ def sweep_sentences(page: Page) -> list[str]:
     return out
 
 
+# --- waterfalls ---------------------------------------------------------------------------
+
+def _waterfall_png(data: dict[str, Any]) -> str:
+    """The waterfall's own figure (:func:`bplight.experiments.waterfall.plot_waterfall`)
+    as a ``data:`` URI."""
+    import tempfile
+
+    from bplight.experiments.waterfall import plot_waterfall
+
+    with tempfile.TemporaryDirectory() as tmp:
+        png = plot_waterfall(data, Path(tmp) / "waterfall.png")
+        raw = Path(png).read_bytes()
+    return "data:image/png;base64," + base64.b64encode(raw).decode("ascii")
+
+
+def _train_ratio(row: dict[str, Any], baseline: str, ratio: str) -> float | None:
+    return ((row["ratios"].get("train") or {}).get(baseline) or {}).get(ratio)
+
+
+WATERFALL_BASELINE = "pipelayer"
+"""The baseline the takeaway follows along the waterfall (the training claims')."""
+
+
+def render_waterfall(item: Loaded, page: Page) -> str:
+    d = item.data
+    out = [f"<h3>From {e(d['start'])} to {e(d['end'])} <small>({e(item.path.name)})</small>"
+           "</h3>"]
+    out.append(image_html(
+        _waterfall_png(d), "accuracy and the paper's six ratios at each step",
+        "Each step restores one physical assumption of the paper's implied design: test "
+        "accuracy gap to FP32 (percentage points, where measured) and the six ratios of the "
+        "paper's abstract against every baseline (×, log scale).", d.get("command")))
+    rows = []
+    for i, row in enumerate(d["waterfall"]):
+        gap = row["accuracy_gap_pp"]
+        rows.append((str(i), row["title"], ", ".join(row["changed"]) or "—",
+                     ratio_text(_train_ratio(row, WATERFALL_BASELINE, "speedup")),
+                     ratio_text(_train_ratio(row, WATERFALL_BASELINE, "energy_saving")),
+                     "not measured" if gap is None else f"{gap:.2f} points",
+                     "yes" if row["link_budget_feasible"] else "no"))
+    out.append(table(["step", "assumption restored", "fields set", "training speedup over "
+                      "PipeLayer", "training energy saving over PipeLayer",
+                      "accuracy gap to FP32", "link budget closes"], rows))
+    restores = [(row["title"], row.get("restores") or "", row.get("source") or "")
+                for row in d["waterfall"] if row.get("restores")]
+    if restores:
+        out.append(details("What each step restores, with its source", "<ul>" + "".join(
+            f"<li><b>{e(t)}</b>: {e(r)} ({e(s)})</li>" for t, r, s in restores) + "</ul>"))
+    for note in d.get("notes") or []:
+        out.append(f'<p class="note">{e(note)}</p>')
+    return "".join(out)
+
+
+def waterfall_sentences(page: Page) -> list[str]:
+    out = []
+    for item in page.of("waterfall"):
+        rows = item.data["waterfall"]
+        first, last = rows[0], rows[-1]
+        parts = []
+        for ratio, label in (("speedup", "training speedup"),
+                             ("energy_saving", "training energy saving")):
+            a, b = (_train_ratio(first, WATERFALL_BASELINE, ratio),
+                    _train_ratio(last, WATERFALL_BASELINE, ratio))
+            parts.append(f"{label} over PipeLayer goes from {ratio_text(a)} to "
+                         f"{ratio_text(b)}")
+        out.append(f"Restoring the physics step by step from {e(item.data['start'])} (the "
+                   f"paper's implied design) to {e(item.data['end'])} in {len(rows) - 1} "
+                   f"steps, the {e('; the '.join(parts))}.")
+    return out
+
+
 # --- reproduction ------------------------------------------------------------------------
 
 def _claims_figure(claims: list[dict[str, Any]]) -> Any:
@@ -878,13 +949,14 @@ def reproduce_sentences(page: Page) -> list[str]:
 
 RENDERERS: dict[str, Callable[[Loaded, Page], str]] = {
     "run": render_run, "estimate": render_estimate, "compare": render_compare,
-    "sweep": render_sweep, "reproduce": render_reproduce,
+    "sweep": render_sweep, "waterfall": render_waterfall, "reproduce": render_reproduce,
 }
 """Section body of one input, per kind (a new kind adds its renderer here)."""
 
 SENTENCES: dict[str, Callable[[Page], list[str]]] = {
     "run": run_sentences, "estimate": estimate_sentences, "compare": compare_sentences,
-    "sweep": sweep_sentences, "reproduce": reproduce_sentences,
+    "sweep": sweep_sentences, "waterfall": waterfall_sentences,
+    "reproduce": reproduce_sentences,
 }
 """The takeaway's sentences, per kind."""
 

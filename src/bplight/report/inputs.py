@@ -1,9 +1,9 @@
 """What ``bplight report`` reads: recognise each input path and load it, or say why not.
 
 Every input is one of the kinds in :data:`KINDS` (a run directory, an estimate or compare
-``--json`` output, a sweep directory, a reproduction document). A kind is a
+``--json`` output, a sweep directory, a waterfall, a reproduction document). A kind is a
 :class:`Kind`: how to recognise it, how to load it, and what section of the page it
-feeds. Outputs of later commands (waterfalls, bank spectra) plug in by appending a
+feeds. Outputs of later commands (e.g. bank spectra) plug in by appending a
 :class:`Kind` with :func:`register` and a section renderer in
 :mod:`bplight.report.html`; nothing else changes.
 
@@ -221,6 +221,23 @@ def _load_sweep(path: Path, text: str | None, obj: dict[str, Any] | None) -> Loa
     return Loaded(path, "sweep", data)
 
 
+# --- waterfalls (bplight reproduce --waterfall) -------------------------------------------
+
+def _detect_waterfall(path: Path, text: str | None, obj: dict[str, Any] | None) -> bool:
+    return obj is not None and "waterfall" in obj and "start" in obj and "claims" not in obj
+
+
+def _load_waterfall(path: Path, text: str | None, obj: dict[str, Any] | None) -> Loaded:
+    from bplight.errors import InputError
+    from bplight.experiments.waterfall import read_waterfall
+
+    try:
+        data = read_waterfall(path)  # checks every key its rendering reads
+    except InputError as exc:
+        raise UnreadableInput(str(exc)) from None
+    return Loaded(path, "waterfall", data)
+
+
 # --- reproduce outputs -------------------------------------------------------------------
 
 REPRODUCE_TITLE = "# Reproduction of BPLight-CNN"
@@ -303,6 +320,9 @@ KINDS: list[Kind] = [
          _detect_compare, _load_compare),
     Kind("sweep", "Design-space sweep", "a sweep directory of bplight sweep", _detect_sweep,
          _load_sweep),
+    Kind("waterfall", "From the paper's assumptions to the physics",
+         "a waterfall JSON of bplight reproduce --waterfall", _detect_waterfall,
+         _load_waterfall),
     Kind("reproduce", "The paper's claims", "bplight reproduce output (Markdown or JSON)",
          _detect_reproduce, _load_reproduce),
 ]
