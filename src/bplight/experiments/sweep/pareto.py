@@ -185,10 +185,13 @@ def plot_front(frame, front, refs: list[dict[str, Any]], path: Path, title: str)
         f = front.sort_values("train_latency_s")
         ax.plot(f["train_latency_s"], f["train_energy_per_image_j"], "r.-", ms=8,
                 label=f"Pareto front ({len(front)})")
-    markers = iter("s^Dvo")
+    style = {ref["label"]: (m, c) for ref, m, c in
+             zip(refs, "s^Dvo", ("tab:blue", "tab:orange", "tab:green", "tab:purple",
+                                 "tab:brown"), strict=False)}
     for ref in refs:
+        m, c = style[ref["label"]]
         ax.scatter([ref["train_latency_s"]], [ref["train_energy_per_image_j"]], s=80,
-                   marker=next(markers), edgecolor="k", label=ref["label"], zorder=5)
+                   marker=m, color=c, edgecolor="k", label=ref["label"], zorder=5)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training latency per batch (s)")
@@ -204,17 +207,17 @@ def plot_front(frame, front, refs: list[dict[str, Any]], path: Path, title: str)
         if not f.empty:
             ax.plot(f["train_energy_per_image_j"], f["accuracy_loss_pp"], "r.-", ms=8,
                     label="Pareto front")
-        markers = iter("s^Dvo")
         for ref in refs:
-            m = next(markers)
+            m, c = style[ref["label"]]
             if math.isnan(ref["accuracy_loss_pp"]):
-                ax.axvline(ref["train_energy_per_image_j"], ls="--", lw=1, color="k",
-                           alpha=0.5)
+                ax.axvline(ref["train_energy_per_image_j"], ls="--", lw=1, color=c,
+                           alpha=0.7)
                 ax.text(ref["train_energy_per_image_j"], ax.get_ylim()[1], ref["label"],
                         rotation=90, va="top", fontsize=7)
             else:
                 ax.scatter([ref["train_energy_per_image_j"]], [ref["accuracy_loss_pp"]],
-                           s=80, marker=m, edgecolor="k", label=ref["label"], zorder=5)
+                           s=80, marker=m, color=c, edgecolor="k", label=ref["label"],
+                           zorder=5)
         ax.set_xscale("log")
         ax.set_xlabel("energy per training image (J)")
         ax.set_ylabel("accuracy loss vs FP32 (pp)")
