@@ -111,12 +111,14 @@ def _cmd(args: argparse.Namespace) -> int:
                           "accuracy_points": run.accuracy_points,
                           "accuracy_new": run.accuracy_new, "failed": run.failed,
                           "infeasible": run.infeasible,
+                          "cost_infeasible_new": run.cost_infeasible,
                           **{k: v for k, v in out.items() if k != "table"}}, indent=None),
               end="")
         return 0
     print(f"sweep {resolved.spec.name}: {run.designs} designs, {run.cost_points} cost points "
-          f"({run.cost_new} new), {run.accuracy_points} accuracy points "
-          f"({run.accuracy_new} new, {run.failed} failed, {run.infeasible} infeasible)")
+          f"({run.cost_new} new, {run.cost_infeasible} of them infeasible), "
+          f"{run.accuracy_points} accuracy points ({run.accuracy_new} training runs new incl. "
+          f"FP32, {run.failed} failed, {run.infeasible} infeasible)")
     print("\nPareto front:\n" + out.get("table", ""))
     print(f"\nwritten: {run.run_dir}/ (sweep.sqlite, results.csv, pareto.csv, pareto.png, "
           "pareto.txt, summary.json)")

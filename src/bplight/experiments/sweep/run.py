@@ -69,6 +69,7 @@ class SweepRun:
     accuracy_new: int
     failed: int
     infeasible: int
+    cost_infeasible: int = 0
     outputs: dict[str, str] = field(default_factory=dict)
 
 
@@ -125,7 +126,7 @@ def _run(resolved: ResolvedSweep, designs: list[dict[str, Any]], store: SweepSto
     cv = code_version()
 
     # --- cost: every design on every cost workload, in process ---------------------------
-    n_cost = n_cost_new = 0
+    n_cost = n_cost_new = n_cost_bad = 0
     keys = [design_key(d) for d in designs]
     for wl in spec.workloads.cost:
         ids = [point_id("cost", bh, k, wl.key, None) for k in keys]
@@ -142,6 +143,7 @@ def _run(resolved: ResolvedSweep, designs: list[dict[str, Any]], store: SweepSto
                                 code_version=cv)
                     for (i, d), (obj, ok, why) in zip(block, results, strict=True)]
             n_cost_new += store.put(recs)
+            n_cost_bad += sum(r.status == "infeasible" for r in recs)
             bar.bar.update(len(block))
         bar.close()
 
@@ -228,7 +230,7 @@ def _run(resolved: ResolvedSweep, designs: list[dict[str, Any]], store: SweepSto
     n_acc = sum(1 for t in info.values() if t["kind"] == "accuracy") + len(infeasible_recs)
     return SweepRun(run_dir, len(designs), n_cost, n_cost_new, n_acc,
                     len(tasks) + len(infeasible_recs), counts["failed"],
-                    counts["infeasible"])
+                    counts["infeasible"], n_cost_bad)
 
 
 def _yaml_scalar(v: Any) -> str:
