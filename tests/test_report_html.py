@@ -129,6 +129,8 @@ def test_takeaway_says_in_plain_words_what_the_inputs_show(inputs, full_page) ->
            "on the command line)."
     assert report.readme_note("vgg16", (3, 224, 224), 64, report.Page([], [], Path("r"), "")) \
         == "Same input size and batch as the README's tables."
+    assert "For training of LeNet-5 (1×28×28, batch 128), the chip against each baseline:" \
+        in take
     gtx = cmp["baselines"]["gtx1080"]
     assert f"NVIDIA GTX 1080: {1 / gtx['speedup']:.3g}× slower, " \
            f"{gtx['energy_saving']:.3g}× less energy per image" in take

@@ -664,6 +664,8 @@ def short_reason(reason: str | None) -> str:
 
 
 def _times(x: float, better: str, worse: str) -> str:
+    if not x > 0:
+        return f"{better}: n/a"
     return f"{x:.3g}× {better}" if x >= 1 else f"{1 / x:.3g}× {worse}"
 
 
@@ -695,7 +697,7 @@ def compare_sentences(page: Page) -> list[str]:
                     f"{e(short_title(r['title']))}: "
                     f"{_times(r['speedup'], 'faster', 'slower')}, "
                     f"{_times(r['energy_saving'], 'less energy', 'more energy')} per image")
-        text = (f"{e(human(cmp['phase'], MODE_NAMES)).capitalize()} "
+        text = (f"For {e(human(cmp['phase'], MODE_NAMES))} of "
                 f"{e(human(cmp['model'], MODEL_NAMES))} ({e(shape_text(cmp['input_shape']))}, "
                 f"batch {e(cmp['batch'])}), the chip against each baseline:<ul>"
                 + "".join(f"<li>{ln}</li>" for ln in lines) + "</ul>")
