@@ -321,3 +321,19 @@ def test_summary_holds_the_measured_memristor_writes(one_epoch_run: tuple[Path, 
     assert rec["cell_writes"] == metrics["hardware"][-1]["memristor_cell_writes"] > 0
     assert rec["write_fraction"] == pytest.approx(
         rec["cell_writes"] / (rec["cells"] * rec["steps"]))
+
+
+def test_summary_holds_the_wear_of_the_run(one_epoch_run: tuple[Path, dict]) -> None:
+    from bplight.experiments.wear import read_wear
+
+    run, printed = one_epoch_run
+    rec = json.loads((run / "summary.json").read_text())["memristor"]
+    wear = read_wear(run)
+    assert wear == printed["memristor"]["wear"]
+    assert wear["cells"] == rec["cells"] and wear["cell_writes"] == rec["cell_writes"]
+    assert sum(wear["histogram"]["counts"]) == wear["cells"]
+    assert 1 <= wear["max_writes_per_cell"] <= rec["steps"]
+    assert wear["mean_writes_per_cell"] == pytest.approx(rec["cell_writes"] / rec["cells"])
+    assert wear["lifetime_runs"] == pytest.approx(1e6 / wear["max_writes_per_cell"])
+    assert wear["lifetime_runs_if_all"] == pytest.approx(1e6 / rec["steps"])
+    assert "Huang" in wear["endurance_source"] and wear["epochs"] == 1

@@ -233,7 +233,10 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
     out = {"history": history, "test_accuracy": final.get("test_accuracy"),
            "test_loss": final.get("test_loss")}
     if writer is not None:  # the measured memristor writes (cost: estimate --from-run)
+        from bplight.experiments.wear import wear_record
+
         out["memristor"] = writer.write_record()
+        out["memristor"]["wear"] = wear_record(writer, spec, len(history))
     return out
 
 
@@ -338,6 +341,11 @@ NULL_REASONS = {
     "itself is fp32)",
     "accuracy_gap_pp": "no FP32 baseline to compare with",
     "subset": "the full dataset was used",
+    "lifetime_runs": "no memristor cell was written, so the run wears nothing",
+    "lifetime_runs_mean": "no memristor cell was written, so the run wears nothing",
+    "lifetime_steps": "no memristor cell was written, so the run wears nothing",
+    "lifetime_runs_if_all": "no weight update was written",
+    "policy_gain": "a lifetime is unlimited (nothing written), so there is no ratio",
 }
 """Why a summary field can be ``null`` (shown beside it in ``--json``)."""
 
@@ -496,3 +504,9 @@ def _print_summary(s: dict[str, Any]) -> None:
     if s.get("fp32_test_accuracy") is not None:
         print(f"  fp32 baseline test accuracy:  {100 * s['fp32_test_accuracy']:.2f} %")
         print(f"  gap: {s['accuracy_gap_pp']:+.2f} percentage points")
+    wear = (s.get("memristor") or {}).get("wear")
+    if wear is not None:
+        from bplight.experiments.wear import wear_lines
+
+        for line in wear_lines(wear):
+            print(f"  {line}")
