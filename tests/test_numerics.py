@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -542,3 +543,23 @@ def test_grouped_and_depthwise_convs_equal_pytorch_when_ideal(preset: str, group
         gemms = [g for g in hw_net.bplight_hw.counters.gemms if g.layer == "2"]
         assert {g.phase for g in gemms} == {"forward", "error", "weight_grad"}
         assert all(g.groups == 8 and (g.k == 9 or g.phase != "forward") for g in gemms)
+
+
+def test_sparse_read_errors_have_the_rate_values_and_fold_counts_asked() -> None:
+    from bplight.numerics.engine import ReadErrors, add_read_errors_
+
+    errs = ReadErrors(0.0, 0.02, np.array([1.0, 4.0]), np.array([0.75, 0.25]))
+    assert errs.var == pytest.approx(0.02 * (0.75 + 0.25 * 16))
+    g = torch.Generator().manual_seed(0)
+    y = add_read_errors_(torch.zeros(400, 500), errs, g)
+    hits = y[y != 0]
+    assert abs(hits.numel() / y.numel() - 0.02) < 0.002  # Poisson(0.02) per element
+    assert set(hits.abs().unique().tolist()) <= {1.0, 2.0, 3.0, 4.0, 5.0, 8.0}
+    assert abs(float((hits.abs() == 4).float().mean()) - 0.25) < 0.03
+    assert abs(float((hits > 0).float().mean()) - 0.5) < 0.03  # symmetric
+    # with fold counts (gain²) per pixel, and on a channels_last tensor
+    gain = torch.tensor([[1.0, 2.0], [0.0, 3.0]]).sqrt().reshape(1, 1, 2, 2)
+    z = torch.zeros(2000, 3, 2, 2).to(memory_format=torch.channels_last)
+    add_read_errors_(z, errs, g, gain)
+    per_pixel = (z != 0).float().mean(dim=(0, 1)).flatten() / 0.02
+    torch.testing.assert_close(per_pixel, torch.tensor([1.0, 2.0, 0.0, 3.0]), atol=0.25, rtol=0)

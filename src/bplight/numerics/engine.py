@@ -40,6 +40,7 @@ import torch
 from scipy.special import ndtr
 
 from bplight.mapping import Mapping
+from bplight.photonics.crosstalk import BankModel
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class Physics:
     crosstalk_block_sq: np.ndarray = field(init=False, repr=False, compare=False)
     """Σ_{i,j<r} X_ij² for r = 0 .. C: the squared leaks among the first r channels (a
     chunk with only r channels in use), computed once ([0.] without crosstalk)."""
+    ring: BankModel | None = field(default=None, compare=False)
+    """The bank's rings per slice digit (:class:`bplight.photonics.crosstalk.BankModel`):
+    the exact engine sets each weight slice through it (realised transfer and crosstalk
+    from where each resonance sits); ``None``: ideal rings mixed by ``crosstalk``."""
 
     def __post_init__(self) -> None:
         xt = self.crosstalk
@@ -91,9 +96,13 @@ def code_levels(mag_bits: int | None) -> float:
     return 1.0 if mag_bits is None else float(2**mag_bits - 1)
 
 
-def apply_crosstalk(b: torch.Tensor, xt: torch.Tensor | None, chunk: int) -> torch.Tensor:
+def apply_crosstalk(b: torch.Tensor, xt: torch.Tensor | None, chunk: int,
+                    ring: BankModel | None = None) -> torch.Tensor:
     """Mix each chunk of ``b``'s last dimension by ``I + X`` (X: C×C crosstalk, zero
-    diagonal): channel j sees ``b_j + Σ_i X[i, j] b_i``."""
+    diagonal): channel j sees ``b_j + Σ_i X[i, j] b_i``. With ``ring``, ``b`` holds signed
+    slice digits and each chunk is set on the rings instead (:func:`ring_transfer`)."""
+    if ring is not None:
+        return ring_transfer(b, ring, chunk)
     if xt is None:
         return b
     k = b.shape[-1]
@@ -104,6 +113,49 @@ def apply_crosstalk(b: torch.Tensor, xt: torch.Tensor | None, chunk: int) -> tor
     mixed = bb + bb @ xt.to(dtype=b.dtype, device=b.device)
     mixed = mixed.reshape(shp)
     return mixed[..., :k] if pad else mixed
+
+
+def ring_transfer(b: torch.Tensor, ring: BankModel, chunk: int) -> torch.Tensor:
+    """The slice values the rings of a bank realise for signed slice digits ``b`` (last
+    dimension = reduction, cut into chunks of ``chunk`` carriers):
+    ``R(d_j) + (L/g - R(d_j)) Σ_{i≠j} D_ij(d_i)`` with R the realised value of a digit
+    (tuning-DAC rounding included) and D_ij(d) the fraction of carrier j ring i drops at
+    the resonance position digit d puts it (FSR wrap included;
+    :mod:`bplight.photonics.crosstalk`). Digits are rounded and clipped to [-L, L]; the
+    empty carriers of a partly used last chunk have rings parked at digit 0 (they leak,
+    their inputs are zero)."""
+    k = b.shape[-1]
+    pad = (-k) % chunk
+    bb = torch.nn.functional.pad(b, (0, pad)) if pad else b
+    shp = bb.shape
+    bb = bb.reshape(*shp[:-1], shp[-1] // chunk, chunk)
+    lv = ring.levels
+    idx = (bb.round().clamp(-lv, lv) + lv).to(torch.long)
+    realised, drop = _ring_tables(ring, chunk, b.dtype, b.device)
+    leak = torch.zeros_like(bb)
+    if drop.shape[0] <= 64:
+        for level in range(drop.shape[0]):
+            mask = idx == level
+            if bool(mask.any()):
+                leak = leak + mask.to(b.dtype) @ drop[level]
+    else:  # many levels: gather each ring's row (C times the memory of b)
+        rows = drop[idx, torch.arange(chunk, device=b.device)]  # [..., C(i), C(j)]
+        leak = rows.sum(dim=-2)
+    r = realised[idx]
+    out = (r + (ring.unit - r) * leak).reshape(shp)
+    return out[..., :k] if pad else out
+
+
+@functools.lru_cache(maxsize=32)
+def _ring_tables(ring: BankModel, chunk: int, dtype: torch.dtype, device: torch.device
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A :class:`BankModel`'s realised values [2L+1] and drops [2L+1, chunk, chunk] as
+    tensors (a bank of ``chunk`` <= C carriers uses its first ``chunk`` rings)."""
+    if chunk > ring.channels:
+        raise ValueError(f"a chunk of {chunk} carriers exceeds the bank's {ring.channels}")
+    realised = torch.as_tensor(ring.realised, dtype=dtype, device=device)
+    drop = torch.as_tensor(ring.drop[:, :chunk, :chunk], dtype=dtype, device=device)
+    return realised, drop
 
 
 def read_error_var(step: float, sigma: float, integer_aligned: bool) -> float:
@@ -193,7 +245,8 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
     run["ring_settings"] += sum(s.numel() for s in w_slices)
     # (one crosstalk call for all slices, not one per slice: that took 11 % of the exact
     # mode's time at 15 slices)
-    w_mixed = apply_crosstalk(torch.stack(w_slices, 0), xt, chunk)  # [S_w, N, K]
+    ring = phys.ring if m.weight_magnitude_bits is not None else None
+    w_mixed = apply_crosstalk(torch.stack(w_slices, 0), xt, chunk, ring)  # [S_w, N, K]
     w_slices = [chunked(ws) for ws in w_mixed]
     # input passes: (sign, tensor)
     if m.sign_passes == 2:
@@ -594,7 +647,7 @@ def add_noise_(y: torch.Tensor, std: float, generator: torch.Generator | None,
 
 def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Generator | None,
                        gain: torch.Tensor | None = None) -> torch.Tensor:
-    """Add the sparse part of ``errs`` to every element of ``y`` (contiguous) in place:
+    """Add the sparse part of ``errs`` to every element of ``y`` in place:
     Poisson(rate) wrong reads per element (times ``gain²`` where ``gain``, the square root
     of how many products' outputs fold into an element, [1, 1, H, W] over [B, C, H, W]),
     each ``±values[c]`` with probability ``probs[c] / 2``.
@@ -605,6 +658,8 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
     count / largest: Poisson thinning, exact)."""
     if errs.rate == 0.0 or y.numel() == 0:
         return y
+    if not y.is_contiguous():  # (e.g. channels_last): add on a row-major copy
+        return y.copy_(add_sparse_errors_(y.contiguous(), errs, generator, gain))
     dev = y.device
     flat = y.view(-1)
     numel = y.numel()
