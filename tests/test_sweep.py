@@ -264,3 +264,21 @@ def test_best_without_accuracy_needs_within_none(tmp_path: Path, capsys) -> None
 def test_unknown_set_path_in_parameters_lists_nearest() -> None:
     with pytest.raises(ConfigError, match="did you mean .*photonics.wavelengths_per_bank"):
         load_sweep_spec({**COST_SPEC, "parameters": {"photonics.wavelength_per_bank": [8]}})
+
+
+def test_optuna_proposes_the_same_designs_again(tmp_path: Path) -> None:
+    pytest.importorskip("optuna", reason="optuna is optional (pip install optuna)")
+    spec = {**COST_SPEC, "search": "optuna", "samples": 40, "parameters": {
+        "forward.adc_bits": [4, 6, 8],
+        "photonics.modulation_rate_hz": {"low": "1 GHz", "high": "20 GHz", "log": True},
+        "architecture.tiles": {"low": 8, "high": 256}}}
+    r = load_sweep_spec(spec)
+    first = run_sweep(r, tmp_path / "run", SweepOptions(progress=False, outputs=False))
+    assert first.designs == 40 and first.cost_new == 40
+    again = run_sweep(r, tmp_path / "run", SweepOptions(progress=False, outputs=False,
+                                                         resume=True))
+    assert again.cost_new == 0  # the seeded sampler proposed the same designs
+    with SweepStore.open(tmp_path / "run") as store:
+        designs = [x.design for x in store.records("cost")]
+    assert all(8 <= d["architecture.tiles"] <= 256 and 1e9 <= d[
+        "photonics.modulation_rate_hz"] <= 2e10 for d in designs)
