@@ -296,7 +296,7 @@ def best_design(run_dir: Path, within_pp: float | None = 1.0,
         spec = resolved_hardware(store, design)
     loss = row.get("accuracy_loss_pp")
     loss_text = "" if loss is None or math.isnan(loss) else f", {loss:.2f} pp below FP32"
-    desc = (f"best design of sweep {run_dir} by {objective} ({_fmt(objective, row[objective])}"
+    desc = (f"best design of sweep {run_dir} by {objective} ({float(row[objective]):.4g}"
             f"{loss_text}): " + ", ".join(f"{k}={v}" for k, v in design.items()))
     spec = spec.model_copy(update={"name": f"sweep-best-{Path(run_dir).name}",
                                    "description": desc})
