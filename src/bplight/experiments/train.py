@@ -44,6 +44,7 @@ from bplight.config.loader import dump_spec, load_spec
 from bplight.config.spec import HardwareSpec
 from bplight.errors import InputError
 from bplight.experiments.common import json_line
+from bplight.experiments.target import check_target
 from bplight.io import atomic_path, atomic_write_json, atomic_write_text
 
 _DATASET_CLASSES = 10
@@ -74,6 +75,7 @@ class TrainConfig:
     data_root: str | None = None
     device: str = "auto"
     baseline: bool = True
+    target_accuracy: float | None = None
 
 
 def cosine_lr(base_lr: float, epoch: int, total_epochs: int) -> float:
@@ -178,6 +180,7 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
     else:
         torch.manual_seed(cfg.seed + 17)
     writer = getattr(model, "bplight_writer", None)
+    images_seen = int(history[-1].get("images_seen", 0)) if history else 0
     for epoch in range(start_epoch, cfg.epochs):
         lr = cosine_lr(cfg.lr, epoch, cfg.epochs)
         for group in opt.param_groups:
@@ -212,7 +215,9 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
         test_loss, test_acc = evaluate(model, test_loader, device)
         row = {"run": tag, "epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
                "train_accuracy": correct / max(seen, 1), "test_loss": test_loss,
-               "test_accuracy": test_acc, "epoch_time_s": train_time, "lr": lr}
+               "test_accuracy": test_acc, "epoch_time_s": train_time, "lr": lr,
+               "images_seen": images_seen + seen}
+        images_seen += seen
         if writer is not None:
             row["memristor_cell_writes"] = writer.cells_written
         history.append(row)
@@ -332,8 +337,32 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
     }
     if "memristor" in results["hardware"]:
         summary["memristor"] = results["hardware"]["memristor"]
+    if cfg.target_accuracy is not None:
+        summary["target"] = _target_record(cfg, spec, results)
     atomic_write_json(run_dir / "summary.json", summary)
     return summary
+
+
+def _target_record(cfg: TrainConfig, spec: HardwareSpec, results: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """Time and energy to ``cfg.target_accuracy`` (:mod:`bplight.experiments.target`) on
+    the workload traced from the run's own model; a design the cost engine rejects gets
+    its one-sentence reason instead."""
+    from bplight.errors import BplightError
+    from bplight.experiments.target import per_image_costs, time_to_target
+    from bplight.models import build_model
+    from bplight.workload import Workload
+
+    channels, size = _dataset_geometry(cfg.dataset)
+    model = build_model(cfg.model, channels, _DATASET_CLASSES, size, width=cfg.width)
+    workload = Workload.from_model(model, (channels, size, size), name=cfg.model)
+    fraction = results["hardware"].get("memristor", {}).get("write_fraction")
+    try:
+        costs = per_image_costs(workload, spec, cfg.batch_size, fraction)
+    except BplightError as exc:
+        return {"target_accuracy": cfg.target_accuracy, "error": str(exc)}
+    fp32 = results.get("fp32", {}).get("history")
+    return time_to_target(cfg.target_accuracy, results["hardware"]["history"], fp32, costs)
 
 
 NULL_REASONS = {
@@ -394,6 +423,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
                    help="continue the run in RUN_DIR (interrupted, or finished: extend it "
                    "with --epochs)")
+    p.add_argument("--target-accuracy", type=float, default=None, metavar="ACC",
+                   help="also report the epochs and training images to reach test accuracy "
+                   "ACC (e.g. 0.99) and what they cost: on the chip (cost engine, measured "
+                   "write fraction) and on the GTX 1080 and PipeLayer (FP32 run's images); "
+                   "in summary.json under 'target'")
     p.add_argument("--json", action="store_true",
                    help="print the final summary as one JSON object on the last stdout line")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -414,6 +448,8 @@ def _check_args(args: argparse.Namespace) -> None:
             raise InputError(f"{flag} must be >= {low}, got {value}")
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise InputError(f"--lr must be a positive number, got {args.lr}")
+    if args.target_accuracy is not None:
+        check_target(args.target_accuracy)
     if args.subset is not None and args.subset < 1:
         raise InputError(f"--subset must be >= 1, got {args.subset}")
     if not (args.width > 0 and math.isfinite(args.width)):
@@ -447,6 +483,8 @@ def _resume_config(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     cfg = TrainConfig(**saved)
     if args.data_root is not None:  # the data may have moved since the run started
         cfg.data_root = args.data_root
+    if args.target_accuracy is not None:
+        cfg.target_accuracy = check_target(args.target_accuracy)
     if args.epochs is not None:
         done = _epochs_done(run_dir)
         if args.epochs < max(done, 1):
@@ -469,7 +507,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           momentum=args.momentum, weight_decay=args.weight_decay,
                           seed=args.seed, subset=args.subset, width=args.width,
                           data_root=args.data_root, device=args.device,
-                          baseline=not args.no_baseline)
+                          baseline=not args.no_baseline,
+                          target_accuracy=args.target_accuracy)
         run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(cfg)
         check_run_dir(run_dir)
     prepared = prepare(cfg)  # data, hardware and device checked before writing anything
@@ -510,3 +549,13 @@ def _print_summary(s: dict[str, Any]) -> None:
 
         for line in wear_lines(wear):
             print(f"  {line}")
+    target = s.get("target")
+    if target is not None:
+        from bplight.experiments.target import target_lines
+
+        if "error" in target:
+            print(f"  time to test accuracy {target['target_accuracy']}: not costed "
+                  f"({target['error']})")
+        else:
+            for line in target_lines(target):
+                print(f"  {line}")
