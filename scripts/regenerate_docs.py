@@ -42,6 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "docs/cost-model.md", "docs/baselines.md")
 """Files with generated blocks (every other docs/*.md is checked for stray markers)."""
 ACCURACY_JSON = "docs/accuracy/accuracy.json"
+WATERFALL_JSON = "docs/reproduction-waterfall.json"
+"""The measured waterfall (``bplight reproduce --waterfall ... --out docs/reproduction.md``
+writes it beside the document; training runs, so inserted, not re-measured)."""
 SPEED_JSON = "docs/benchmarks/speed.json"
 SWEEP_JSON = "docs/benchmarks/cost-sweep.json"
 SELF = "scripts/regenerate-docs"
@@ -96,7 +99,40 @@ def _reproduction(explain: bool = True) -> Any:
     return reproduce(_spec(), ["lenet5", "vgg16"], 64, acc,
                      explain_deviations=explain,
                      command=f"bplight reproduce --hardware bplight-16b --models lenet5,vgg16 "
-                     f"--batch 64 --accuracy-json {ACCURACY_JSON}")
+                     f"--batch 64 --accuracy-json {ACCURACY_JSON} --waterfall-json "
+                     f"{WATERFALL_JSON}")
+
+
+@cache
+def _waterfall() -> dict[str, Any]:
+    from bplight.errors import InputError
+    from bplight.experiments.waterfall import read_waterfall
+
+    try:
+        return read_waterfall(ROOT / WATERFALL_JSON)
+    except InputError as exc:
+        raise DocsError(f"{exc}; measure it with `bplight reproduce --waterfall "
+                        "--train-images 10000 --train-epochs 2 --accuracy-json "
+                        f"{ACCURACY_JSON} --out docs/reproduction.md`") from None
+
+
+def waterfall_summary() -> str:
+    """README: the waterfall's short table and the three designs side by side."""
+    from bplight.experiments.waterfall import (
+        accuracy_sentence,
+        designs_table,
+        headline_table,
+    )
+
+    data = _waterfall()
+    return "\n".join([
+        accuracy_sentence(data), "",
+        headline_table(data["waterfall"]), "",
+        designs_table(data), "",
+        headline_table(data["designs"]), "",
+        f"Measured by `{data['command']}`; every baseline, the limit each step restores and "
+        "its source: [docs/reproduction.md](docs/reproduction.md) (PNG: "
+        "[docs/reproduction-waterfall.png](docs/reproduction-waterfall.png))."])
 
 
 def _benchmark_json(rel: str, produce: str) -> dict[str, Any]:
@@ -431,6 +467,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "accuracy-checks": accuracy_checks, "accuracy-sweeps": accuracy_sweeps,
     "accuracy-reading": accuracy_reading,
     "speed": speed, "cost-sweep": cost_sweep, "baselines": baselines,
+    "waterfall": waterfall_summary,
 }
 
 
@@ -447,7 +484,7 @@ def _bench_accuracy() -> Any:
 def reproduction_md() -> str:
     from bplight.experiments.reproduce import render_markdown
 
-    return render_markdown(_reproduction())
+    return render_markdown(_reproduction(), waterfall=_waterfall())
 
 
 def accuracy_md() -> str:
@@ -465,7 +502,8 @@ class GeneratedFile:
 
 FILES = (
     GeneratedFile("docs/reproduction.md", "bplight reproduce --accuracy-json "
-                  f"{ACCURACY_JSON} --out docs/reproduction.md", reproduction_md),
+                  f"{ACCURACY_JSON} --waterfall-json {WATERFALL_JSON} --out "
+                  "docs/reproduction.md", reproduction_md),
     GeneratedFile("docs/accuracy/accuracy.md", "python benchmarks/bench_accuracy.py "
                   f"--markdown-from {ACCURACY_JSON}", accuracy_md),
 )
