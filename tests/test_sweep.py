@@ -282,3 +282,31 @@ def test_optuna_proposes_the_same_designs_again(tmp_path: Path) -> None:
         designs = [x.design for x in store.records("cost")]
     assert all(8 <= d["architecture.tiles"] <= 256 and 1e9 <= d[
         "photonics.modulation_rate_hz"] <= 2e10 for d in designs)
+
+
+def test_pareto_candidates_are_layers_of_the_cost_front(tmp_path: Path, monkeypatch) -> None:
+    """accuracy: pareto trains the cost front, then the next layers, up to the cap."""
+    monkeypatch.setenv("SWEEP_TEST_SLEEP", "0")
+    spec = {**COST_SPEC, "parameters": {"forward.adc_bits": [4, 6, 8],
+                                        "photonics.modulation_rate_hz": ["2 GHz", "5 GHz"]},
+            "workloads": {"cost": [{"model": "lenet5", "batch": 16}],
+                          "accuracy": [{"model": "lenet5", "subset": 64}]},
+            "accuracy": "pareto", "max_accuracy_points": 3}
+    run = run_sweep(load_sweep_spec(spec), tmp_path / "run", SweepOptions(
+        backend="inline", progress=False, train_fn="sweep_points:slow_point"))
+    assert run.accuracy_points == 3 and run.failed == 0
+    with SweepStore.open(tmp_path / "run") as store:
+        frame = results_frame(store)
+        trained = {json.dumps(r.design, sort_keys=True) for r in store.records("accuracy")}
+    cost = frame[["design_key", "train_energy_per_image_j", "train_latency_s"]].values.tolist()
+    layers = []
+    rest = cost
+    while rest:  # non-dominated sorting by hand
+        mask = pareto_mask([[e, t] for _, e, t in rest])
+        layers.append({k for (k, _, _), m in zip(rest, mask, strict=True) if m})
+        rest = [r for r, m in zip(rest, mask, strict=True) if not m]
+    assert layers[0] <= trained  # the whole front is trained first
+    layer_of = {k: i for i, lay in enumerate(layers) for k in lay}
+    untrained = set(layer_of) - trained
+    assert max(layer_of[k] for k in trained) <= min(layer_of[k] for k in untrained)
+    assert frame["accuracy_loss_pp"].notna().sum() == 3

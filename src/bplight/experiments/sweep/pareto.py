@@ -105,7 +105,9 @@ def front_table(front, params: list[str], objectives: list[str]) -> str:
     if "accuracy_loss_pp" not in cols and "accuracy_loss_pp" in front and \
             front["accuracy_loss_pp"].notna().any():
         cols.append("accuracy_loss_pp")
-    header = [c.split(".")[-1] if c in params else c for c in cols]
+    tails = [p.split(".")[-1] for p in params]
+    header = [(c.split(".")[-1] if tails.count(c.split(".")[-1]) == 1 else c)
+              if c in params else c for c in cols]
     body = []
     for _, row in front.iterrows():
         body.append([_fmt(c, row[c]) for c in cols])

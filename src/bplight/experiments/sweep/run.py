@@ -239,32 +239,52 @@ def _yaml_scalar(v: Any) -> str:
     return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
 
 
+DEFAULT_PARETO_POINTS = 16
+"""Designs trained by ``accuracy: pareto`` when ``max_accuracy_points`` is not given."""
+
+
 def _accuracy_designs(resolved: ResolvedSweep, designs: list[dict[str, Any]],
                       store: SweepStore) -> list[dict[str, Any]]:
-    """The designs to train: none, all, or the cost-Pareto candidates (on the first cost
-    workload and the spec's cost objectives), at most ``max_accuracy_points``."""
+    """The designs to train: none, all, or the cost-Pareto candidates.
+
+    Candidates (``accuracy: pareto``) are the feasible designs of the first cost
+    workload in Pareto layers of the spec's cost objectives: the front, then the front of
+    what is left, and so on, until ``max_accuracy_points`` (default 16) designs are
+    chosen. The layers after the first matter: the cheapest designs are often the least
+    accurate, and the best design within an accuracy bound is usually a little more
+    expensive than the front. ``all`` trains every design (capped by
+    ``max_accuracy_points`` if given, evenly over the list)."""
     spec = resolved.spec
     if spec.accuracy == "none":
         return []
+    cap = spec.max_accuracy_points
     if spec.accuracy == "all":
         chosen = list(designs)
-    else:
-        wl = spec.workloads.cost[0].key
-        keys = {design_key(d) for d in designs}
-        objs = [o for o in resolved.objectives if o not in ("accuracy", "accuracy_loss_pp")]
-        rows = [(r.design, [(-1 if maximized(o) else 1) * r.objectives.get(o, math.nan)
-                            for o in objs])
-                for r in store.records("cost")
-                if r.workload == wl and r.status == "done" and design_key(r.design) in keys]
-        rows = [(d, v) for d, v in rows if all(math.isfinite(x) for x in v)]
+        if cap is not None and len(chosen) > cap:  # evenly spread over the list
+            step = len(chosen) / cap
+            chosen = [chosen[int(i * step)] for i in range(cap)]
+        return chosen
+    cap = cap or DEFAULT_PARETO_POINTS
+    wl = spec.workloads.cost[0].key
+    keys = {design_key(d) for d in designs}
+    objs = [o for o in resolved.objectives if o not in ("accuracy", "accuracy_loss_pp")]
+    rows = [(r.design, [(-1 if maximized(o) else 1) * _num(r.objectives.get(o))
+                        for o in objs])
+            for r in store.records("cost")
+            if r.workload == wl and r.status == "done" and design_key(r.design) in keys]
+    rows = [(d, v) for d, v in rows if all(math.isfinite(x) for x in v)]
+    rows.sort(key=lambda dv: (dv[1], design_key(dv[0])))
+    chosen = []
+    while rows and len(chosen) < cap:
         front = pareto_mask([v for _, v in rows])
-        chosen = [d for (d, _), keep in zip(rows, front, strict=True) if keep]
-        chosen.sort(key=lambda d: [design_key(d)])
-    cap = spec.max_accuracy_points
-    if cap is not None and len(chosen) > cap:  # evenly spread over the list
-        step = len(chosen) / cap
-        chosen = [chosen[int(i * step)] for i in range(cap)]
+        layer = [d for (d, _), keep in zip(rows, front, strict=True) if keep]
+        chosen += layer[:cap - len(chosen)]
+        rows = [dv for dv, keep in zip(rows, front, strict=True) if not keep]
     return chosen
+
+
+def _num(v: Any) -> float:
+    return math.nan if v is None else float(v)
 
 
 def pareto_mask(values: list[list[float]]) -> list[bool]:
