@@ -5,7 +5,6 @@ as it finishes, then write the outputs (:mod:`.pareto`)."""
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -303,7 +302,3 @@ def pareto_mask(values: list[list[float]]) -> list[bool]:
         keep &= ~dominated
     return keep.tolist()
 
-
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)

@@ -251,19 +251,17 @@ def _objectives_json(obj: dict[str, Any]) -> str:
 def resolved_hardware(store: SweepStore, design: dict[str, Any]) -> Any:
     """The resolved hardware description (HardwareSpec) of ``design`` in ``store``'s
     sweep: the stored base description with the design's values applied."""
+    import yaml
+
     from bplight.config.dotted import merge_into, nested
     from bplight.config.loader import load_spec
+    from bplight.config.spec import HardwareSpec
 
-    meta = store.meta()
-    tmp = store.path.parent / "base-hardware.yaml"
-    if not tmp.exists():
-        from bplight.io import atomic_write_text
-
-        atomic_write_text(tmp, meta["base_hardware"])
+    base = HardwareSpec.model_validate(yaml.safe_load(store.meta()["base_hardware"]))
     over: dict[str, Any] = {}
     for k, v in design.items():
         merge_into(over, nested(k, v))
-    return load_spec(str(tmp), over)
+    return load_spec(base, over)
 
 
 def sqlite_is_durable(path: Path) -> bool:
