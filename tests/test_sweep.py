@@ -310,3 +310,21 @@ def test_pareto_candidates_are_layers_of_the_cost_front(tmp_path: Path, monkeypa
     untrained = set(layer_of) - trained
     assert max(layer_of[k] for k in trained) <= min(layer_of[k] for k in untrained)
     assert frame["accuracy_loss_pp"].notna().sum() == 3
+
+
+def test_infeasible_designs_are_not_trained_but_recorded(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SWEEP_TEST_SLEEP", "0")
+    spec = {**COST_SPEC, "parameters": {"photonics.wavelengths_per_bank": [8, 64]},
+            "workloads": {"cost": [{"model": "lenet5", "batch": 16}],
+                          "accuracy": [{"model": "lenet5", "subset": 64}]},
+            "accuracy": "all"}
+    run = run_sweep(load_sweep_spec(spec), tmp_path / "run", SweepOptions(
+        backend="inline", progress=False, train_fn="sweep_points:slow_point"))
+    assert run.infeasible == 1 and run.failed == 0
+    with SweepStore.open(tmp_path / "run") as store:
+        acc = {r.design["photonics.wavelengths_per_bank"]: r for r in store.records("accuracy")}
+    assert acc[8].status == "done"
+    assert acc[64].status == "infeasible" and "not trained" in acc[64].reason
+    assert "FSR" in acc[64].reason
+    calls = (tmp_path / "run" / "calls.log").read_text().splitlines()
+    assert len(calls) == 2  # FP32 and the feasible design only
