@@ -122,12 +122,14 @@ def waterfall_summary() -> str:
         accuracy_sentence,
         designs_table,
         headline_table,
+        reading,
     )
 
     data = _waterfall()
     return "\n".join([
         accuracy_sentence(data), "",
         headline_table(data["waterfall"]), "",
+        reading(data), "",
         designs_table(data), "",
         headline_table(data["designs"]), "",
         f"Measured by `{data['command']}`; every baseline, the limit each step restores and "

@@ -194,3 +194,26 @@ def test_tiny_real_waterfall_trains_every_design() -> None:
     designs = {d["hardware"]: d["test_accuracy"] for d in data["designs"]}
     assert designs[START] == by_key["paper"] and designs[END] == by_key[STEPS[-1].key]
     assert data["accuracy_setup"]["images"] == 128
+
+
+def test_reading_is_computed_from_the_data(cost_only) -> None:
+    from bplight.experiments.waterfall import reading
+
+    doc, _ = cost_only
+    data = read_waterfall(doc.with_name("r-waterfall.json"))
+    data["fp32_test_accuracy"] = 0.9
+    for i, row in enumerate(data["waterfall"]):  # accuracy recovers at step 3
+        row["test_accuracy"] = 0.9 if i >= 3 else 0.1
+        row["accuracy_gap_pp"] = 100 * (0.9 - row["test_accuracy"])
+    for base in data["waterfall"][0]["ratios"]["infer"]:  # make deap the closest
+        for mode in ("train", "infer"):
+            r = data["waterfall"][0]["ratios"][mode].get(base, {})
+            for k in list(r):
+                if r[k] is not None:
+                    r[k] = 50.0 if base == "deap" else 0.5
+    text = reading(data)
+    assert f"first at step 3 ({STEPS[2].title})" in text
+    assert "closest to the six claims against deap" not in text  # deap cannot train
+    data["waterfall"][0]["ratios"]["train"]["deap"] = {
+        "speedup": 50.0, "gops_per_s_per_mm2_ratio": 50.0, "energy_saving": 50.0}
+    assert "closest to the six claims against deap" in reading(data)
