@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from bplight.config.loader import dump_spec, load_spec
 from bplight.config.spec import HardwareSpec
 from bplight.errors import InputError
+from bplight.experiments import ddp
 from bplight.experiments.common import json_line
 from bplight.experiments.target import check_target
 from bplight.io import atomic_path, atomic_write_json, atomic_write_text
@@ -128,24 +129,29 @@ def build_run_model(cfg: TrainConfig, spec: HardwareSpec, device: torch.device) 
     model = model.to(device)
     if spec.is_fp32:
         return model
-    model = convert(model, spec, seed=cfg.seed, inplace=True)
+    # analog read noise independent per rank (rank 0: the run's seed); the memristor
+    # writer seeded identically on every rank, so every rank writes the same cells
+    model = convert(model, spec, seed=cfg.seed + ddp.RANK_SEED_STRIDE * ddp.rank(),
+                    inplace=True)
     if spec.update.memristor:
         model.bplight_writer = MemristorWriter(model, spec, seed=cfg.seed + 1)
     return model
 
 
 def evaluate(model: nn.Module, loader, device: torch.device) -> tuple[float, float]:
-    """(mean loss, accuracy in [0, 1]) over ``loader``."""
+    """(mean loss, accuracy in [0, 1]) over ``loader`` (under torchrun: each rank reads its
+    share of every batch and the sums are taken over the ranks)."""
     model.eval()
     correct, total, loss_sum = 0, 0, 0.0
     with torch.no_grad():
-        for x, y in loader:
+        for x, y in (ddp.RankShard(loader) if ddp.active() else loader):
             x, y = x.to(device), y.to(device)
             out = model(x)
             loss_sum += float(F.cross_entropy(out, y, reduction="sum"))
             correct += int((out.argmax(1) == y).sum())
             total += int(y.numel())
     model.train()
+    loss_sum, correct, total = ddp.sum_over_ranks(loss_sum, correct, total)
     return loss_sum / max(total, 1), correct / max(total, 1)
 
 
@@ -159,6 +165,10 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
 
     train_loader, test_loader = loaders
     model = build_run_model(cfg, spec, device)
+    net = ddp.wrap(model, device)  # DistributedDataParallel under torchrun
+    if ddp.active():
+        train_loader = ddp.RankShard(train_loader)
+        progress = progress and ddp.is_main()
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay)
     ckpt_path = run_dir / f"checkpoint-{tag}.pt"
@@ -170,10 +180,15 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
         opt.load_state_dict(state["optimizer"])  # momentum buffers; lr is set per epoch
         history = json.loads(state["history"])
         start_epoch = int(state["epoch"])
-        torch.set_rng_state(state["torch_rng"])
+        size = int(state.get("world_size", 1))
+        if size != ddp.world_size():
+            raise InputError(f"--resume: {ckpt_path} was written by a run on {size} "
+                             f"process(es); resume it with {size}, not {ddp.world_size()}")
+        r = ddp.rank()
+        torch.set_rng_state(state["torch_rng_ranks"][r] if size > 1 else state["torch_rng"])
         hw = getattr(model, "bplight_hw", None)
         if hw is not None and "hw_rng" in state:
-            hw.set_state(state["hw_rng"])
+            hw.set_state(state["hw_rng_ranks"][r] if size > 1 else state["hw_rng"])
         writer = getattr(model, "bplight_writer", None)
         if writer is not None and "writer_rng" in state:
             writer.set_state(state["writer_rng"])
@@ -193,9 +208,9 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
                    desc=f"{tag} epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr)
         for x, y in bar:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            out = model(x)
+            out = net(x)
             loss = F.cross_entropy(out, y)
-            if not torch.isfinite(loss):
+            if not (ddp.all_finite(loss) if ddp.active() else torch.isfinite(loss)):
                 raise TrainingDiverged(
                     f"{tag} run: the loss became {float(loss.detach())} in epoch "
                     f"{epoch + 1}; the last good checkpoint ({ckpt_path.name}, after epoch "
@@ -211,6 +226,8 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
             correct += int((out.argmax(1) == y).sum())
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
         bar.close()
+        loss_sum, seen, correct = ddp.sum_over_ranks(loss_sum, seen, correct)
+        seen, correct = int(seen), int(correct)
         train_time = time.perf_counter() - t0
         test_loss, test_acc = evaluate(model, test_loader, device)
         row = {"run": tag, "epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
@@ -231,9 +248,17 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
         if hw is not None:
             state["hw_rng"] = hw.get_state()
         if writer is not None:
-            state["writer_rng"] = writer.get_state()
-        save_checkpoint(ckpt_path, state)
-        _write_metrics(run_dir, tag, history)
+            state["writer_rng"] = writer.get_state()  # the same on every rank
+        if ddp.active():  # every rank's own generators, gathered on all ranks
+            state["world_size"] = ddp.world_size()
+            state["torch_rng_ranks"] = ddp.gather(state["torch_rng"])
+            if hw is not None:
+                state["hw_rng_ranks"] = ddp.gather(
+                    {k: v.cpu() for k, v in state["hw_rng"].items()})
+        if ddp.is_main():
+            save_checkpoint(ckpt_path, state)
+            _write_metrics(run_dir, tag, history)
+        ddp.barrier()
     final = history[-1] if history else {}
     out = {"history": history, "test_accuracy": final.get("test_accuracy"),
            "test_loss": final.get("test_loss")}
@@ -300,7 +325,7 @@ def prepare(cfg: TrainConfig) -> tuple[HardwareSpec, torch.device, tuple]:
     from bplight.data.datasets import make_loaders
 
     spec = load_spec(cfg.hardware, list(cfg.overrides))
-    device = pick_device(cfg.device)
+    device = pick_device(ddp.device_for(cfg.device))
     loaders = make_loaders(cfg.dataset, cfg.batch_size, root=cfg.data_root, subset=cfg.subset,
                            seed=cfg.seed, test_batch_size=1000, device=device)
     return spec, device, loaders
@@ -315,8 +340,10 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
     Inputs are checked (:func:`prepare`, unless given as ``prepared``) before the run
     directory is created or touched."""
     spec, device, loaders = prepared if prepared is not None else prepare(cfg)
-    if not resume or not (run_dir / "config.yaml").exists():
+    ddp.barrier()  # every rank has checked the run directory before rank 0 creates it
+    if ddp.is_main() and (not resume or not (run_dir / "config.yaml").exists()):
         create_run_dir(run_dir, cfg, spec)
+    ddp.barrier()
     runs: list[tuple[str, HardwareSpec]] = [("hardware", spec)]
     if cfg.baseline and not spec.is_fp32:
         runs.append(("fp32", spec.replace(mode="fp32")))
@@ -339,7 +366,11 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
         summary["memristor"] = results["hardware"]["memristor"]
     if cfg.target_accuracy is not None:
         summary["target"] = _target_record(cfg, spec, results)
-    atomic_write_json(run_dir / "summary.json", summary)
+    if ddp.active():
+        summary["world_size"] = ddp.world_size()
+    if ddp.is_main():
+        atomic_write_json(run_dir / "summary.json", summary)
+    ddp.barrier()
     return summary
 
 
@@ -495,6 +526,7 @@ def _resume_config(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    ddp.init()  # under torchrun: join the ranks (module bplight.experiments.ddp)
     if args.resume:
         cfg, run_dir = _resume_config(args)
     else:
@@ -521,6 +553,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(_interrupted_message(run_dir), file=sys.stderr)
         return EXIT_INTERRUPTED
+    if not ddp.is_main():
+        return 0
     _print_summary(summary)
     if args.json:
         print(json_line(summary, NULL_REASONS))
