@@ -654,8 +654,8 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
 
     Costs O(wrong reads + classes), not O(y): the wrong reads of each signed value are
     one Poisson count over the whole tensor, each placed on a uniform element (with
-    ``gain``: on elements drawn at the largest fold count, each kept with probability
-    count / largest: Poisson thinning, exact)."""
+    ``gain``: on a uniform (image, channel) and a pixel drawn in proportion to its fold
+    count, from a table listing each pixel count times)."""
     if errs.rate == 0.0 or y.numel() == 0:
         return y
     if not y.is_contiguous():  # (e.g. channels_last): add on a row-major copy
@@ -663,22 +663,24 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
     dev = y.device
     flat = y.view(-1)
     numel = y.numel()
-    top = 1.0
+    slots = numel
     if gain is not None:
-        counts = gain.reshape(-1).square()
-        top = float(counts.max())
+        folds = gain.reshape(-1).square().round().to(torch.int64)
+        inner = folds.numel()
+        pixels = torch.repeat_interleave(torch.arange(inner, device=dev), folds)
+        slots = (numel // inner) * pixels.numel()
     values, probs = _signed_table(errs, y.dtype, dev)
-    per_value = torch.poisson(probs * (errs.rate * numel * top), generator=generator)
+    per_value = torch.poisson(probs * (errs.rate * slots), generator=generator)
     per_value = per_value.to(torch.int64)
     n = int(per_value.sum())
     if n == 0:
         return y
     vals = torch.repeat_interleave(values, per_value, output_size=n)
-    idx = torch.randint(numel, (n,), generator=generator, device=dev)
-    if gain is not None:
-        keep = torch.rand(n, generator=generator, device=dev).mul_(top) \
-            < counts[idx % counts.numel()]
-        idx, vals = idx[keep], vals[keep]
+    if gain is None:
+        idx = torch.randint(numel, (n,), generator=generator, device=dev)
+    else:
+        idx = torch.randint(numel // inner, (n,), generator=generator, device=dev).mul_(inner)
+        idx += pixels[torch.randint(pixels.numel(), (n,), generator=generator, device=dev)]
     flat.index_add_(0, idx, vals)
     return y
 
