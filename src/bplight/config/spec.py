@@ -107,6 +107,53 @@ class PhotonicConfig(FrozenConfig):
         1e-9, gt=0, description="WDM channel spacing: >=1 nm (CrossLight).")
     ring_q: float = Field(8000.0, gt=10, le=1e7, description="Loaded Q: 8000 (CrossLight).")
     fsr_m: float = Field(18e-9, gt=0, description="Free spectral range: 18 nm (CrossLight).")
+    ring_model: Literal["ideal", "add_drop"] = Field(
+        "ideal", description="Weight-ring model both engines use. 'ideal': slice digits "
+        "set exactly on symmetric +-1 rings, crosstalk of rings resting on their own "
+        "carriers (CrossLight eq. 8), flat ring hold power (the model before issue 9). "
+        "'add_drop': the add-drop ring below (photonics/crosstalk.py): weights through "
+        "the detuning the scaled encoding asks, rounded by the tuning DAC; crosstalk "
+        "from where each resonance sits (exact mode per ring setting; fast mode its mean "
+        "square, which does not yet model the leaks' bias: see the module); tuning power "
+        "per weight state, thermal crosstalk and calibration charged by the cost engine "
+        "(photonics/tuning.py).")
+    ring_intrinsic_q: float = Field(
+        1e5, gt=10, le=1e8, description="Intrinsic (uncoupled) Q of a weight ring; with "
+        "ring_q and fsr_m it fixes the add-drop ring (symmetric coupling r1 = r2, single-"
+        "pass transmission a; devices/microring.ring_from_q, Bogaerts). 1e5: assumption, a "
+        "doped (electro-optically tunable) silicon ring with ~7 dB/cm loss; it sets the "
+        "reachable balanced weights [-1.00, +0.84] at Q 8000 (DEAP-CNN's r = a = 0.99 gives "
+        "[-1.00, +0.33]).")
+    ring_eo_range_m: float = Field(
+        0.2e-9, ge=0, description="Largest resonance shift the electro-optic tuner gives "
+        "(assumption: 0.2 nm, about one linewidth lambda/Q at Q 8000, the mean detuning the "
+        "cost model assumed before ring states were modelled; carrier-injection tuning "
+        "beyond it costs free-carrier loss). A weight state needing more is reached by the "
+        "heater, which carries the shift beyond this range.")
+    ring_heater_m_per_w: float = Field(
+        6.545e-7, gt=0, description="Thermal tuning efficiency of a weight ring's "
+        "heater: one 18 nm FSR per 27.5 mW, 0.65 nm/mW (CrossLight, sec. V).")
+    ring_thermal_time_constant_s: float = Field(
+        4e-6, gt=0, description="Time a heater takes to settle a new setting "
+        "(assumption: 4 us, the few-microsecond thermal time constant of integrated "
+        "silicon heaters); a weight-tile load that moves a heater waits this long.")
+    ring_thermal_crosstalk: float = Field(
+        0.05, ge=0, lt=0.5, description="Fraction of a ring's heater shift felt by each "
+        "adjacent ring of its bank (assumption: 5 %, rings ~10 um apart). Calibrated: each "
+        "heater is set by solving the bank's thermal coupling, so the neighbours' heat "
+        "lowers the power a ring needs (photonics/tuning.py).")
+    ring_resonance_sigma_m: float | None = Field(
+        None, gt=0, description="Standard deviation of a fabricated ring's resonance about "
+        "its design wavelength; the calibration heaters correct it (rings designed 3 sigma "
+        "blue of their carriers so a red shift always reaches them). None: the flat trim "
+        "power components.weight_ring_hold_power_w is charged instead (LT).")
+    weight_encoding: Literal["scaled"] = Field(
+        "scaled", description="How signed slice digits d in [-(2^b - 1), 2^b - 1] map "
+        "onto the ring's reachable balanced weights [w_min, w_max]: 'scaled' sets "
+        "w = g d / (2^b - 1) with g = min(-w_min, w_max), the largest symmetric range, and "
+        "rescales digitally by 1/g (one ring per slice, no digital offset correction, "
+        "the sign kept by balanced detection; a differential pair would double the rings, "
+        "an offset would need a per-output correction like the input offset encoding).")
 
     @model_validator(mode="after")
     def _channels_fit_fsr(self) -> PhotonicConfig:
@@ -116,6 +163,11 @@ class PhotonicConfig(FrozenConfig):
                 f"photonics.wavelengths_per_bank x channel_spacing = {span * 1e9:.3g} nm "
                 f"exceeds the ring FSR of {self.fsr_m * 1e9:.3g} nm; allowed: "
                 f"wavelengths_per_bank <= {int(self.fsr_m // self.channel_spacing_m)}")
+        if self.ring_q >= self.ring_intrinsic_q:
+            raise ValueError(
+                f"photonics.ring_q = {self.ring_q:g} must be below photonics."
+                f"ring_intrinsic_q = {self.ring_intrinsic_q:g} (a coupled ring's Q cannot "
+                "exceed its intrinsic Q)")
         return self
 
 

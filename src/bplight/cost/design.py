@@ -25,8 +25,9 @@ from bplight.config.components import ComponentsConfig
 from bplight.config.dotted import get_path
 from bplight.config.spec import PHASES, HardwareSpec
 from bplight.cost.architecture import Architecture
-from bplight.cost.components import Components, build_components, mean_detuning_m
+from bplight.cost.components import Components, build_components
 from bplight.mapping import GemmShape, Mapping, cells_per_weight, plan_arrays
+from bplight.photonics.tuning import ring_tuning_from
 
 Value = Callable[[str], np.ndarray]
 """``value(dotted_field) -> numpy array`` (0-d or [P])."""
@@ -144,12 +145,11 @@ def components_from(value: Value, laser_electrical_power_w: Any) -> Components:
     comp = SimpleNamespace(**{name: value(f"components.{name}")
                               for name in ComponentsConfig.model_fields})
     nv = nonvolatile_rings_from(value)
-    comp.weight_ring_hold_power_w = np.where(nv, 0.0, comp.weight_ring_hold_power_w)
+    # ring states (photonics.ring_model): hold power, mean EO shift, load latency
+    hold, detuning, latency = ring_tuning_from(value)
+    comp.weight_ring_hold_power_w = np.where(nv, 0.0, hold)
     comp.ring_eo_tuning_w_per_m = np.where(nv, 0.0, comp.ring_eo_tuning_w_per_m)
-    comp.ring_tuning_latency_s = np.where(nv, comp.nonvolatile_write_latency_s,
-                                          comp.ring_tuning_latency_s)
-    detuning = mean_detuning_m(value("photonics.center_wavelength_m"),
-                               value("photonics.ring_q"))
+    comp.ring_tuning_latency_s = np.where(nv, comp.nonvolatile_write_latency_s, latency)
     return build_components(comp, laser_electrical_power_w, detuning)
 
 

@@ -161,3 +161,42 @@ def lorentzian_detuning_for_weight_m(weight: ArrayLike, wavelength_m: ArrayLike,
     delta = half_width_m(wavelength_m, q)
     with np.errstate(divide="ignore"):
         return delta * np.sqrt(np.clip(1.0 - w, 0.0, None) / np.clip(1.0 + w, 0.0, None))
+
+
+# ---------------------------------------------------------------- ring from Q
+
+def round_trip_from_q(q: ArrayLike, fsr_m: ArrayLike, wavelength_m: ArrayLike) -> FloatArray:
+    """The round-trip product x (= r1 r2 a loaded, or a alone for the intrinsic Q) whose
+    resonance has quality factor ``q``: inverts :func:`fwhm_m`, (1 - x) / sqrt(x) =
+    pi lambda / (Q FSR), solved for s = sqrt(x): s² + u s - 1 = 0 (Bogaerts)."""
+    u = np.pi * np.asarray(wavelength_m, dtype=np.float64) / (
+        np.asarray(q, dtype=np.float64) * np.asarray(fsr_m, dtype=np.float64))
+    s = (-u + np.sqrt(u * u + 4.0)) / 2.0
+    return s * s
+
+
+def ring_from_q(q_loaded: float, q_intrinsic: float, fsr_m: float,
+                wavelength_m: float) -> tuple[float, float, float]:
+    """(r1, r2, a) of a symmetric add-drop ring (r1 = r2) with loaded Q ``q_loaded`` and
+    intrinsic (uncoupled) Q ``q_intrinsic``: a from the intrinsic linewidth, r1 r2 a from
+    the loaded one (:func:`round_trip_from_q`)."""
+    if not q_loaded < q_intrinsic:
+        raise ValueError(f"the loaded Q ({q_loaded:g}) must be below the intrinsic Q "
+                         f"({q_intrinsic:g})")
+    a = float(round_trip_from_q(q_intrinsic, fsr_m, wavelength_m))
+    x = float(round_trip_from_q(q_loaded, fsr_m, wavelength_m))
+    r = float(np.sqrt(x / a))
+    return r, r, a
+
+
+def realised_weight(weight: ArrayLike, r1: float, r2: float, a: float, dac_bits: int,
+                    max_phase_rad: float) -> FloatArray:
+    """The balanced weight a ring actually sets for target ``weight`` when its tuning DAC
+    of ``dac_bits`` bits spans round-trip phases [0, ``max_phase_rad``] in equal steps:
+    the exact phase (:func:`phase_for_weight`) rounded to the DAC's grid, then
+    :func:`balanced_weight` of that phase."""
+    ph = phase_for_weight(weight, r1, r2, a)
+    step = max_phase_rad / (2**dac_bits - 1)
+    if step > 0:
+        ph = np.minimum(np.round(ph / step) * step, max_phase_rad)
+    return balanced_weight(ph, r1, r2, a)

@@ -23,12 +23,16 @@ def physics_for(spec: HardwareSpec, phase: str) -> Physics:
 
     p = spec.product(phase)
     sigma = pass_noise_sigma(spec) if p.detector_noise else 0.0
-    xt = None
+    xt = ring = None
     if p.crosstalk:
-        xt = torch.as_tensor(bank_crosstalk(spec), dtype=torch.float32)
+        if spec.photonics.ring_model == "add_drop":  # the bank's rings per slice digit
+            from bplight.photonics.crosstalk import bank_model
+
+            ring = bank_model(spec, p.ring_bits)
+        xt = torch.as_tensor(bank_crosstalk(spec, p.ring_bits), dtype=torch.float32)
         if not bool(xt.abs().sum() > 0):
             xt = None
-    return Physics(noise_sigma_rel=float(sigma), crosstalk=xt)
+    return Physics(noise_sigma_rel=float(sigma), crosstalk=xt, ring=ring)
 
 
 COUNT_NAMES = ("products", "signed_products", "macs", "analog_passes", "adc_reads",
