@@ -176,3 +176,23 @@ def test_store_needs_resume_and_resume_needs_a_store(tmp_path: Path) -> None:
         SweepStore.create(tmp_path / "run", {}, False)
     with SweepStore.create(tmp_path / "run", {"b": "2"}, True) as s:
         assert s.meta()["a"] == "1" and s.meta()["b"] == "2"
+
+
+def test_a_worker_dying_while_idle_is_replaced(tmp_path: Path) -> None:
+    from bplight.experiments.sweep.executors import Task, run_pool
+
+    outcomes = []
+    first: list[int] = []
+
+    def kill_before_any_task(pids: list[int]) -> None:
+        if not first:  # the pool's first workers: kill one before it gets a task
+            first.append(pids[0])
+            os.kill(pids[0], signal.SIGKILL)
+            time.sleep(0.5)
+
+    tasks = [Task(f"t{i}", {"run_dir": str(tmp_path / "runs" / f"t{i}"), "overrides": [],
+                            "seed": 0}) for i in range(3)]
+    run_pool(tasks, FN, outcomes.append, workers=2, on_start=kill_before_any_task)
+    assert sorted(o.id for o in outcomes) == ["t0", "t1", "t2"]
+    assert all(o.ok and o.attempts == 1 for o in outcomes)  # no point was charged for it
+    assert first[0] not in {o.result["pid"] for o in outcomes}

@@ -190,14 +190,26 @@ def run_pool(tasks: Iterable[Task], fn_ref: str, on_outcome: Callable[[Outcome],
         if on_start:
             on_start([w.proc.pid for w in pool])
         while queue or any(w.task is not None for w in pool):
-            for w in pool:
+            for i, w in enumerate(pool):
                 if w.task is None and queue:
                     task = queue.popleft()
+                    try:
+                        if not w.proc.is_alive():
+                            raise BrokenPipeError
+                        w.conn.send(("task", task.id, task.payload))
+                    except (BrokenPipeError, OSError):  # an idle worker died: replace it
+                        queue.appendleft(task)
+                        w.proc.join(timeout=5)
+                        pool[i] = spawn()
+                        if on_start:
+                            on_start([x.proc.pid for x in pool])
+                        continue
                     attempts[task.id] += 1
                     w.task = task
                     w.t0 = time.perf_counter()  # type: ignore[attr-defined]
-                    w.conn.send(("task", task.id, task.payload))
             busy = [w for w in pool if w.task is not None]
+            if not busy:  # every free worker was just replaced: hand out the tasks again
+                continue
             ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
             for w in busy:
                 if w.conn in ready:
