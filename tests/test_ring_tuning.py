@@ -1,0 +1,73 @@
+"""Tuning power of the weight rings per weight state (issue 9): electro-optic vs heater,
+thermal crosstalk, fabrication calibration, re-tune latency; charged by the cost engine
+from the ring states the numerics set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bplight.config import load_spec
+from bplight.cost import estimate
+from bplight.cost.design import architecture_for
+from bplight.photonics.crosstalk import bank_model
+from bplight.photonics.tuning import ring_tuning, thermal_relief
+from bplight.workload import Workload
+
+ADD_DROP = ["photonics.ring_model=add_drop"]
+
+
+def test_thermal_relief_closed_form() -> None:
+    k = 0.1
+    assert thermal_relief(2, k) == pytest.approx(1.0 / (1.0 + k))
+    assert thermal_relief(16, 0.0) == 1.0
+    assert 1.0 / (1.0 + 2 * k) < thermal_relief(16, k) < 1.0 / (1.0 + k)
+
+
+def test_electro_optic_then_heater_per_weight_state() -> None:
+    spec = load_spec("bplight-16b", ADD_DROP)
+    bank = bank_model(spec)
+    t = ring_tuning(spec)
+    eo_range = spec.photonics.ring_eo_range_m
+    # digit -1 needs 0.31 nm: 0.2 nm electro-optic, the rest on the heater
+    p = np.array([0.25, 0.5, 0.25])
+    want_eo = p @ np.minimum(bank.detuning_m, eo_range)
+    want_heat = p @ np.maximum(bank.detuning_m - eo_range, 0.0)
+    assert t.eo_mean_shift_m == pytest.approx(want_eo)
+    assert t.heater_mean_shift_m == pytest.approx(want_heat)
+    assert t.heater_fraction == pytest.approx(0.25)
+    relief = thermal_relief(16, spec.photonics.ring_thermal_crosstalk)
+    assert t.heater_power_w == pytest.approx(want_heat * relief
+                                             / spec.photonics.ring_heater_m_per_w)
+    assert t.trim_power_w == spec.components.weight_ring_hold_power_w
+    assert t.load_latency_s == spec.photonics.ring_thermal_time_constant_s
+    # a wide electro-optic range needs no heater and no thermal settling
+    wide = load_spec("bplight-16b", [*ADD_DROP, "photonics.ring_eo_range_m=1e-9"])
+    tw = ring_tuning(wide)
+    assert tw.heater_power_w == 0.0 and tw.load_latency_s == spec.components.ring_tuning_latency_s
+
+
+def test_fabrication_variation_is_calibrated_by_the_heaters() -> None:
+    spec = load_spec("bplight-16b", [*ADD_DROP, "photonics.ring_resonance_sigma_m=0.1e-9"])
+    t = ring_tuning(spec)
+    assert t.calibration_shift_m == pytest.approx(0.3e-9)
+    assert t.trim_power_w == 0.0
+    relief = thermal_relief(16, spec.photonics.ring_thermal_crosstalk)
+    assert t.heater_power_w == pytest.approx(
+        (0.3e-9 + t.heater_mean_shift_m) * relief / spec.photonics.ring_heater_m_per_w)
+
+
+def test_cost_engine_charges_the_ring_states() -> None:
+    wl = Workload.from_name("lenet5", (1, 32, 32))
+    ideal = load_spec("bplight-16b")
+    ring = load_spec("bplight-16b", ADD_DROP)
+    ri, rr = estimate(wl, ideal), estimate(wl, ring)
+    rings = architecture_for(ideal).weight_rings
+    extra = rr.static_power_by_component_w["ring_thermal"] \
+        - ri.static_power_by_component_w["ring_thermal"]
+    assert extra == pytest.approx(rings * ring_tuning(ring).heater_power_w, rel=1e-9)
+    assert rr.latency_s > ri.latency_s  # heater re-tunes wait the thermal time constant
+    # the ideal model is the one before issue 9: flat trim, one linewidth of EO hold
+    assert ri.static_power_by_component_w["ring_thermal"] == pytest.approx(
+        rings * ideal.components.weight_ring_hold_power_w
+        + architecture_for(ideal).modulators * ideal.components.modulator_hold_power_w)
