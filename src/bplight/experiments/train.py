@@ -48,7 +48,6 @@ from bplight.experiments.common import json_line
 from bplight.experiments.target import check_target
 from bplight.io import atomic_path, atomic_write_json, atomic_write_text
 
-_DATASET_CLASSES = 10
 EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130
 
@@ -110,11 +109,12 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _dataset_geometry(dataset: str) -> tuple[int, int]:
+def _dataset_geometry(dataset: str) -> tuple[int, int, int]:
+    """(channels, image size, classes) of ``dataset``."""
     from bplight.data.sources import dataset_info
 
     info = dataset_info(dataset)
-    return info.channels, info.size
+    return info.channels, info.size, info.num_classes
 
 
 def build_run_model(cfg: TrainConfig, spec: HardwareSpec, device: torch.device) -> nn.Module:
@@ -123,9 +123,9 @@ def build_run_model(cfg: TrainConfig, spec: HardwareSpec, device: torch.device) 
     from bplight.models import build_model
     from bplight.numerics import MemristorWriter, convert
 
-    channels, size = _dataset_geometry(cfg.dataset)
+    channels, size, classes = _dataset_geometry(cfg.dataset)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, channels, _DATASET_CLASSES, size, width=cfg.width)
+    model = build_model(cfg.model, channels, classes, size, width=cfg.width)
     model = model.to(device)
     if spec.is_fp32:
         return model
@@ -384,8 +384,8 @@ def _target_record(cfg: TrainConfig, spec: HardwareSpec, results: dict[str, Any]
     from bplight.models import build_model
     from bplight.workload import Workload
 
-    channels, size = _dataset_geometry(cfg.dataset)
-    model = build_model(cfg.model, channels, _DATASET_CLASSES, size, width=cfg.width)
+    channels, size, classes = _dataset_geometry(cfg.dataset)
+    model = build_model(cfg.model, channels, classes, size, width=cfg.width)
     workload = Workload.from_model(model, (channels, size, size), name=cfg.model)
     fraction = results["hardware"].get("memristor", {}).get("write_fraction")
     try:
