@@ -4,7 +4,8 @@ the sweep directory (point id and pid), takes ``SWEEP_TEST_SLEEP`` seconds, and 
 an accuracy that is a fixed function of the design and seed.
 
 A design with ``forward.adc_bits=3`` kills its own process on every attempt; one with
-``forward.adc_bits=5`` kills it on its first attempt only (a marker file remembers)."""
+``forward.adc_bits=5`` kills it on its first attempt only (a marker file remembers); one
+with ``forward.adc_bits=2`` is rejected by the code (an InfeasibleDesignError)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def slow_point(payload: dict[str, Any]) -> dict[str, Any]:
     _log(payload)
     run_dir = Path(payload["run_dir"])
     over = payload["overrides"]
+    if "forward.adc_bits=2" in over:
+        from bplight.errors import InfeasibleDesignError
+
+        raise InfeasibleDesignError("2-bit reads cannot resolve this design's sums")
     if "forward.adc_bits=3" in over:
         os.kill(os.getpid(), signal.SIGKILL)
     if "forward.adc_bits=5" in over:

@@ -328,3 +328,18 @@ def test_infeasible_designs_are_not_trained_but_recorded(tmp_path: Path, monkeyp
     assert "FSR" in acc[64].reason
     calls = (tmp_path / "run" / "calls.log").read_text().splitlines()
     assert len(calls) == 2  # FP32 and the feasible design only
+
+
+def test_a_design_the_code_rejects_is_infeasible_at_once(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SWEEP_TEST_SLEEP", "0")
+    spec = {**COST_SPEC, "parameters": {"forward.adc_bits": [2, 6]},
+            "workloads": {"cost": [{"model": "lenet5", "batch": 16}],
+                          "accuracy": [{"model": "lenet5", "subset": 64}]},
+            "accuracy": "all"}
+    run = run_sweep(load_sweep_spec(spec), tmp_path / "run", SweepOptions(
+        backend="inline", progress=False, train_fn="sweep_points:slow_point"))
+    assert run.failed == 0 and run.infeasible == 1
+    with SweepStore.open(tmp_path / "run") as store:
+        acc = {r.design["forward.adc_bits"]: r for r in store.records("accuracy")}
+    assert acc[2].status == "infeasible" and acc[2].attempts == 1  # not retried
+    assert acc[2].reason == "2-bit reads cannot resolve this design's sums"

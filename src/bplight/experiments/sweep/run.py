@@ -149,8 +149,8 @@ def _run(resolved: ResolvedSweep, designs: list[dict[str, Any]], store: SweepSto
     # --- accuracy: the chosen designs, each seed, plus FP32 trained identically ----------
     acc_designs = _accuracy_designs(resolved, designs, store)
     base_file = run_dir / "base-hardware.yaml"
-    if acc_designs and not base_file.exists():
-        atomic_write_text(base_file, resolved.base_yaml)
+    if acc_designs and (not base_file.exists() or base_file.read_text() != resolved.base_yaml):
+        atomic_write_text(base_file, resolved.base_yaml)  # (a resumed spec may change it)
     data_root = opts.data_root or spec.data_root
     tasks: list[Task] = []
     info: dict[str, dict[str, Any]] = {}
@@ -202,7 +202,9 @@ def _run(resolved: ResolvedSweep, designs: list[dict[str, Any]], store: SweepSto
         m = info[out.id]
         res = dict(out.result or {})
         status, reason = "done", None
-        if not out.ok:
+        if not out.ok and out.user_error:  # the code rejected the design (one sentence)
+            status, reason = "infeasible", out.error
+        elif not out.ok:
             status = "failed"
         elif res.get("accuracy") is None:
             status, reason = "infeasible", res.get("reason", "no accuracy")
