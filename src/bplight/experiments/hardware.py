@@ -63,7 +63,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     show.add_argument("--yaml", action="store_true", help="print only the resolved YAML")
     show.add_argument("--sources", action="store_true",
                       help=f"print each field with its value and source (keys: {SOURCES_DOC})")
+    show.add_argument("--spectra", action="store_true",
+                      help="write a PNG of the bank's drop/through spectra with its carriers "
+                      "(rings at digits +L, 0, -L repeated) and print where each ring sits")
+    show.add_argument("-o", "--out", default="bank-spectra.png", metavar="PNG",
+                      help="where --spectra writes its PNG (default: bank-spectra.png)")
     show.set_defaults(func=_cmd_show)
+    mv = sub.add_parser("max-vector", help="the largest vector (wavelengths per bank) a bank "
+                        "supports for its bits and rate: exact reads, link budget, crosstalk")
+    mv.add_argument("hardware", nargs="?", default="bplight-16b",
+                    help="preset name or YAML file")
+    mv.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    mv.add_argument("--phase", default="forward", choices=PHASES)
+    mv.add_argument("--bits", type=int, default=None, metavar="B",
+                    help="bits per pass: the phase's dac_bits and ring_bits (default: as set)")
+    mv.add_argument("--rate", type=float, default=None, metavar="HZ",
+                    help="symbol rate (photonics.modulation_rate_hz; default: as set)")
+    mv.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    mv.set_defaults(func=_cmd_max_vector)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
     return p
 
@@ -82,6 +99,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.yaml:
         print(dump_spec(spec), end="")
         return 0
+    if args.spectra:
+        return _show_spectra(spec, args)
     info = describe(spec)
     if args.json:
         print(json_line(info, {"target_snr_db": "no SNR requirement is set"}))
@@ -124,4 +143,60 @@ def _print_sources(args: argparse.Namespace) -> int:
           f"{SOURCES_DOC}; origin in brackets)")
     for r in rows:
         print(f"{f'{r.path} = {r.value}':<{width}}  # {r.source} [{r.origin}]")
+    return 0
+
+
+def _show_spectra(spec, args: argparse.Namespace) -> int:
+    from bplight.photonics.crosstalk import bank_model
+    from bplight.photonics.scaling import bank_spectra, plot_spectra
+
+    sp = bank_spectra(spec)
+    plot_spectra(sp, args.out, f"{spec.name}: weight bank spectra (ring_model "
+                 f"{spec.photonics.ring_model}; digits "
+                 + " ".join(str(int(d)) for d in sp.digits) + ")")
+    bank = bank_model(spec)
+    info = {"png": args.out, "ring": {"r1": bank.r1, "r2": bank.r2, "a": bank.a,
+                                      "weight_range": list(bank.w_range), "gain": bank.gain},
+            "carriers_nm": (sp.carriers_m * 1e9).tolist(),
+            "resonances_nm": (sp.resonances_m * 1e9).tolist(),
+            "digits": sp.digits.tolist()}
+    if args.json:
+        print(json_line(info))
+        return 0
+    print(f"wrote {args.out}")
+    print(f"ring r1 = r2 = {bank.r1:.5f}, a = {bank.a:.5f}: balanced weights "
+          f"[{bank.w_range[0]:+.3f}, {bank.w_range[1]:+.3f}], scaled encoding gain "
+          f"{bank.gain:.3f}")
+    for d, c, r in zip(sp.digits, sp.carriers_m, sp.resonances_m, strict=True):
+        print(f"  digit {int(d):+d}: carrier {c * 1e9:.3f} nm, resonance {r * 1e9:.3f} nm "
+              f"(+{(r - c) * 1e12:.0f} pm)")
+    return 0
+
+
+def _cmd_max_vector(args: argparse.Namespace) -> int:
+    from bplight.photonics.scaling import max_vector_size
+
+    sets = list(args.set)
+    if args.bits is not None:
+        sets += [f"{args.phase}.dac_bits={args.bits}", f"{args.phase}.ring_bits={args.bits}"]
+    if args.rate is not None:
+        sets.append(f"photonics.modulation_rate_hz={args.rate}")
+    spec = load_spec(args.hardware, sets)
+    res = max_vector_size(spec, args.phase)
+    p = spec.product(args.phase)
+    if args.json:
+        print(json_line({"hardware": spec.name, "phase": args.phase,
+                         "dac_bits": p.dac_bits, "ring_bits": p.ring_bits,
+                         "rate_hz": spec.photonics.modulation_rate_hz,
+                         "max_wavelengths": res.wavelengths, "limit": res.limit,
+                         "rows": res.rows}))
+        return 0
+    print(f"{spec.name}, {args.phase}: {p.dac_bits} b x {p.ring_bits} b per pass at "
+          f"{spec.photonics.modulation_rate_hz / 1e9:g} GS/s, ring_model "
+          f"{spec.photonics.ring_model}")
+    print(f"largest vector per bank: {res.wavelengths} wavelengths; limit: {res.limit}")
+    for r in res.rows:
+        print(f"  C={r['wavelengths']:3d}  ADC {r['adc_bits']} b  SNR {r['snr_db']:.1f} dB  "
+              f"laser {r['laser_dbm']:.1f} dBm  read margin {r['read_margin']:+.3f}"
+              + ("" if r["feasible"] else "  infeasible"))
     return 0
