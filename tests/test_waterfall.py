@@ -110,6 +110,7 @@ def test_json_has_a_waterfall_list_with_every_baseline(cost_only) -> None:
         assert row["latency_bound"]["train"]["lenet5"]
     assert [d["hardware"] for d in data["designs"]] == list(DESIGNS)
     assert data["waterfall_setup"]["accuracy_skipped"] is True
+    assert set(data["waterfall_setup"]["code_version"]) == {"git_commit", "git_dirty"}
     # the last step is bplight-16b: its ratios are the claims' "ours" for bplight-16b
     last = wf[-1]["ratios"]
     for c in data["claims"]:

@@ -321,6 +321,28 @@ class DesignResult:
                 "energy_per_mac_j": self.cost.energy_per_mac_j}
 
 
+def code_version() -> dict[str, Any]:
+    """The git commit and dirty flag of the checkout the package runs from (None where it
+    is not a git checkout): which code measured a waterfall."""
+    import subprocess
+
+    import bplight
+
+    root = Path(bplight.__file__).resolve().parent
+    out: dict[str, Any] = {"git_commit": None, "git_dirty": None}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=root,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return out
+    if commit.returncode == 0:
+        out["git_commit"] = commit.stdout.strip()
+        out["git_dirty"] = bool(dirty.stdout.strip())
+    return out
+
+
 @dataclass
 class Waterfall:
     steps: list[DesignResult]
@@ -331,6 +353,8 @@ class Waterfall:
     fp32_accuracy: float | None
     command: str = "bplight reproduce --waterfall"
     notes: list[str] = field(default_factory=list)
+    code: dict[str, Any] = field(default_factory=code_version)
+    """Which code measured it (:func:`code_version`, taken when the waterfall starts)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"start": START, "end": END, "models": list(self.models),
@@ -341,7 +365,7 @@ class Waterfall:
                 "baselines": {m: [n for n in BASELINES] for m in MODES},
                 "waterfall": [d.to_json(self.fp32_accuracy) for d in self.steps],
                 "designs": [d.to_json(self.fp32_accuracy) for d in self.designs],
-                "notes": list(self.notes)}
+                "notes": list(self.notes), "code_version": dict(self.code)}
 
 
 WATERFALL_NULL_REASONS = {
@@ -384,6 +408,7 @@ def waterfall(models: Sequence[str], batch: int, setup: AccuracySetup | None,
     from bplight.experiments.common import build_workload
 
     say = progress or (lambda s: None)
+    code = code_version()
     workloads = {m: build_workload(m) for m in models}
     points = chain()
     steps: list[DesignResult] = []
@@ -414,7 +439,7 @@ def waterfall(models: Sequence[str], batch: int, setup: AccuracySetup | None,
         for d in side:
             d.test_accuracy = acc[by_name.get(d.key, d.key)]
     notes = [] if setup is not None else [NO_ACCURACY]
-    return Waterfall(steps, side, list(models), batch, setup, fp32, command, notes)
+    return Waterfall(steps, side, list(models), batch, setup, fp32, command, notes, code)
 
 
 # --- reading it back ----------------------------------------------------------------------
@@ -574,12 +599,17 @@ def accuracy_sentence(data: dict[str, Any]) -> str:
     s = data["accuracy_setup"]
     if s is None:
         return "Accuracy: " + NO_ACCURACY + "."
+    code = data.get("code_version") or {}
+    at = ""
+    if code.get("git_commit"):
+        at = (f" Measured at commit {code['git_commit'][:7]}"
+              f"{' with uncommitted changes' if code.get('git_dirty') else ''}.")
     return (f"Accuracy: {s['model']} on {s['dataset']}, a {s['images']:,}-image training "
             f"subset (and {s['test_images']:,} test images), {s['epochs']} epoch(s), batch "
             f"{s['batch_size']}, lr {s['lr']:g} (cosine), seed {s['seed']}, fast mode; every "
             f"design with the same seed, data and schedule; FP32 "
             f"{_pct(data['fp32_test_accuracy'])}. A short run: the accuracies rank the "
-            "designs, they are not converged figures.")
+            "designs, they are not converged figures." + at)
 
 
 def _claim_fit(row: dict[str, Any], base: str) -> float | None:
