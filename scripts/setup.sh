@@ -16,6 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 TORCH=${BPLIGHT_TORCH:-torch==2.13.0}
+# extras of bplight to install: test tools by default; CI adds ray (its sweep test starts
+# a real Ray head on 127.0.0.1) with BPLIGHT_EXTRAS=test,ray
+EXTRAS=${BPLIGHT_EXTRAS:-test}
 CPU_INDEX=https://download.pytorch.org/whl/cpu
 VPY=.venv/bin/python
 STAMP=.venv/.bplight-setup
@@ -25,7 +28,7 @@ stamp_value() {
     # what decides the installation: the dependency list, this script, the torch pin
     cat pyproject.toml scripts/setup.sh | "$VPY" -c \
         "import hashlib,sys;print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())"
-    echo "$TORCH ${BPLIGHT_TORCH_INDEX:-}"
+    echo "$TORCH ${BPLIGHT_TORCH_INDEX:-} $EXTRAS"
 }
 
 if [ ! -x "$VPY" ]; then
@@ -107,7 +110,7 @@ if installed torch; then
 else
     install_torch
 fi
-say "installing bplight (editable) with its test tools"
-pip install -e ".[test]"
+say "installing bplight (editable) with extras [$EXTRAS]"
+pip install -e ".[$EXTRAS]"
 stamp_value >"$STAMP"
 say "done: bplight $(version bplight), torch $(version torch)"
