@@ -9,9 +9,14 @@ affects all variants alike):
 * ``fast`` mode (``bplight-16b``), with and without the memristor write;
 * ``exact`` mode (every pass, chunk and ADC read), timed on fewer steps.
 
+Then VGG-8 on CIFAR-size input (3x32x32, 10 classes) at batch 128, the same way: plain
+PyTorch vs ``fast`` mode with the memristor write, interleaved (target <= 1.5x; skip with
+``--no-vgg``).
+
 Then one full hardware-aware MNIST epoch of LeNet-5 in fast mode (target <= 60 s).
 
-    python benchmarks/bench_speed.py [--steps 30] [--no-epoch] [--json out.json]
+    python benchmarks/bench_speed.py [--steps 30] [--vgg-steps 10] [--no-vgg] [--no-epoch]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -43,6 +48,35 @@ def _step_fn(model, writer=None):
     return step
 
 
+def _interleaved(variants: dict, x, y, steps: int) -> dict[str, float]:
+    """Median seconds per step of each variant, one warm-up step each, then ``steps``
+    rounds that run every variant once (machine load hits all variants alike)."""
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for fn in variants.values():  # warm-up
+        fn(x, y)
+    for _ in range(steps):
+        for name, fn in variants.items():
+            t0 = time.perf_counter()
+            fn(x, y)
+            times[name].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def bench_vgg8(batch: int, steps: int) -> dict:
+    """VGG-8 on 3x32x32 input: plain PyTorch step vs fast mode with memristor writes."""
+    torch.manual_seed(0)
+    x = torch.randn(batch, 3, 32, 32)
+    y = torch.randint(0, 10, (batch,))
+    base = build_model("vgg8", 3, 10, 32)
+    spec = load_spec("bplight-16b")
+    fast_w = convert(base, spec)
+    writer = MemristorWriter(fast_w, spec)
+    med = _interleaved({"pytorch": _step_fn(base), "fast": _step_fn(fast_w, writer)},
+                       x, y, steps)
+    return {"median_step_s": med, "ratio_fast_to_pytorch": med["fast"] / med["pytorch"],
+            "steps": steps, "batch": batch, "cells": writer.cells}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,6 +84,8 @@ def main() -> None:
     ap.add_argument("--exact-steps", type=int, default=2)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--vgg-steps", type=int, default=10)
+    ap.add_argument("--no-vgg", action="store_true", help="skip the VGG-8 timing")
     ap.add_argument("--no-epoch", action="store_true", help="skip the full-epoch timing")
     ap.add_argument("--json", default=None, help="also write the results to this file")
     args = ap.parse_args()
@@ -92,6 +128,14 @@ def main() -> None:
         print(f"{k:28s} {1e3 * v:10.1f} {v / ref:10.2f}")
     result = {"batch": args.batch, "threads": args.threads,
               "median_step_s": med, "ratio_to_pytorch": {k: v / ref for k, v in med.items()}}
+    if not args.no_vgg:
+        vgg = bench_vgg8(args.batch, args.vgg_steps)
+        m = vgg["median_step_s"]
+        print(f"VGG-8 training step, 3x32x32, batch {args.batch}, {args.threads} threads "
+              f"(median of {args.vgg_steps}, interleaved): PyTorch {1e3 * m['pytorch']:.0f} ms, "
+              f"fast with memristor write {1e3 * m['fast']:.0f} ms = "
+              f"{vgg['ratio_fast_to_pytorch']:.2f}x (target <= 1.5x)")
+        result["vgg8"] = vgg
     if not args.no_epoch:
         from bplight.data.datasets import make_loaders
 
