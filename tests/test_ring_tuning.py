@@ -71,3 +71,19 @@ def test_cost_engine_charges_the_ring_states() -> None:
     assert ri.static_power_by_component_w["ring_thermal"] == pytest.approx(
         rings * ideal.components.weight_ring_hold_power_w
         + architecture_for(ideal).modulators * ideal.components.modulator_hold_power_w)
+
+
+def test_tuning_from_trained_weights() -> None:
+    from bplight.photonics.tuning import trained_digit_distribution
+
+    spec = load_spec("bplight-16b", ADD_DROP)
+    rng = np.random.default_rng(0)
+    # bell-shaped weights: most codes small, so high-order slices are mostly 0
+    weights = [rng.normal(size=(16, 6, 5, 5)), rng.normal(size=(10, 84))]
+    p = trained_digit_distribution(spec, weights)
+    assert p.shape == (3,) and p.sum() == pytest.approx(1.0)
+    assert p[1] > 0.5  # more zero digits than the stated uniform 0.5
+    assert p[0] == pytest.approx(p[2], abs=0.02)  # symmetric weights, symmetric digits
+    t = ring_tuning(spec, p)
+    assert t.heater_fraction == pytest.approx(p[0])
+    assert t.heater_power_w < ring_tuning(spec).heater_power_w

@@ -138,3 +138,32 @@ def ring_tuning_from(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                     None if sigma is None else float(sigma), float(trim), float(eo_latency))
         hold[i], shift[i], latency[i] = t.hold_power_w, t.eo_mean_shift_m, t.load_latency_s
     return hold.reshape(shape), shift.reshape(shape), latency.reshape(shape)
+
+
+def trained_digit_distribution(spec: HardwareSpec, weights: Any,
+                               phase: str = "forward") -> np.ndarray:
+    """The slice-digit distribution of trained weights as ``phase``'s rings hold them:
+    ``weights`` an iterable of weight tensors (numpy arrays or torch tensors, e.g. a
+    model's conv and linear weights), each scaled by its largest magnitude and rounded to
+    the phase's sign + magnitude code (as the numerics encode a weight operand), cut into
+    ``ring_bits`` slices; the histogram over all layers' slices (:func:`digit_distribution`).
+    Pass it to :func:`ring_tuning` as ``p``."""
+    from bplight.mapping import GemmShape, plan
+
+    m = plan(GemmShape(1, spec.photonics.wavelengths_per_bank, 1, phase), spec)
+    if m.weight_magnitude_bits is None:
+        raise ValueError(f"{phase}.weight_bits is None: unquantized weights have no slice "
+                         "digits; allowed: a phase with weight_bits set")
+    levels = float(2**m.weight_magnitude_bits - 1)
+    lv = 2**m.ring_bits - 1
+    counts = np.zeros(2 * lv + 1)
+    for w in weights:
+        arr = np.asarray(w.detach().cpu().numpy() if hasattr(w, "detach") else w,
+                         dtype=np.float64)
+        top = float(np.abs(arr).max()) if arr.size else 0.0
+        codes = np.rint(arr / top * levels) if top > 0 else np.zeros_like(arr)
+        counts += arr.size * m.weight_slices * digit_distribution(
+            lv, codes, m.ring_bits, m.weight_slices)
+    if counts.sum() == 0:
+        raise ValueError("no weights given")
+    return counts / counts.sum()
