@@ -64,3 +64,14 @@ def test_cli_spectra_and_max_vector(tmp_path, capsys) -> None:
     info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert info["dac_bits"] == 2 and info["rate_hz"] == 1e9
     assert info["max_wavelengths"] == len(info["rows"]) - ("FSR" not in info["limit"])
+
+
+def test_hardware_show_ring_block(capsys) -> None:
+    assert main(["hardware", "show", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ring"] is None
+    assert main(["hardware", "show", "--json", "--set", "photonics.ring_model=add_drop"]) == 0
+    ring = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ring"]
+    spec = load_spec("bplight-16b", ADD_DROP)
+    assert ring["gain"] == pytest.approx(bank_model(spec).gain)
+    assert ring["read_margin"] == pytest.approx(read_margin(spec))
+    assert ring["tuning"]["load_latency_s"] == spec.photonics.ring_thermal_time_constant_s

@@ -32,6 +32,7 @@ def describe(spec) -> dict:
             "read_budget": spec.laser.read_budget, "output_error_rel": lb.output_error_rel,
         },
         "crosstalk_neighbour_db": crosstalk_db_neighbour(spec),
+        "ring": ring_summary(spec),
         "products": {},
     }
     k = spec.photonics.wavelengths_per_bank
@@ -45,6 +46,28 @@ def describe(spec) -> dict:
             "adc_step": m.adc_step,
         }
     return out
+
+
+def ring_summary(spec) -> dict | None:
+    """The weight ring under ``photonics.ring_model: add_drop`` (None under ``ideal``):
+    coupling, reachable weights and the scaled encoding's gain, the crosstalk leak of a
+    full read and the read margin it leaves, the tuning per ring."""
+    if spec.photonics.ring_model != "add_drop":
+        return None
+    from bplight.photonics.crosstalk import bank_leak, bank_model
+    from bplight.photonics.scaling import read_margin
+    from bplight.photonics.tuning import ring_tuning
+
+    bank, leak, tune = bank_model(spec), bank_leak(spec), ring_tuning(spec)
+    return {"r1": bank.r1, "r2": bank.r2, "a": bank.a, "weight_range": list(bank.w_range),
+            "gain": bank.gain, "detuning_nm": (bank.detuning_m * 1e9).tolist(),
+            "leak_full_read": {"mean": leak.mean, "std": leak.std, "worst": leak.worst},
+            "read_margin": read_margin(spec),
+            "tuning": {"eo_mean_shift_nm": tune.eo_mean_shift_m * 1e9,
+                       "heater_power_mw": tune.heater_power_w * 1e3,
+                       "trim_power_mw": tune.trim_power_w * 1e3,
+                       "heater_fraction": tune.heater_fraction,
+                       "load_latency_s": tune.load_latency_s}}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -119,7 +142,18 @@ def _cmd_show(args: argparse.Namespace) -> int:
     print(f"  laser {lb['laser_power_per_wavelength_dbm']:.1f} dBm per wavelength, "
           f"{1e3 * lb['laser_electrical_power_per_core_w']:.1f} mW electrical per core; "
           f"path loss {lb['path_loss_db']:.2f} dB + split {lb['split_db']:.2f} dB")
-    print(f"neighbour crosstalk: {info['crosstalk_neighbour_db']:.1f} dB")
+    print(f"neighbour crosstalk: {info['crosstalk_neighbour_db']:.1f} dB (rings at rest)")
+    ring = info["ring"]
+    if ring is not None:
+        lk, tn = ring["leak_full_read"], ring["tuning"]
+        print(f"ring (add_drop): r1 = r2 = {ring['r1']:.5f}, a = {ring['a']:.5f}, weights "
+              f"[{ring['weight_range'][0]:+.3f}, {ring['weight_range'][1]:+.3f}], gain "
+              f"{ring['gain']:.3f}; leak onto a full read {lk['mean']:.3f} +- {lk['std']:.3f} "
+              f"units (worst {lk['worst']:.3f}), read margin {ring['read_margin']:+.3f}")
+        print(f"  tuning per ring: EO {tn['eo_mean_shift_nm']:.3f} nm mean, heater "
+              f"{tn['heater_power_mw']:.3f} mW + trim {tn['trim_power_mw']:.3f} mW, "
+              f"{100 * tn['heater_fraction']:.0f} % of settings on the heater, load "
+              f"{tn['load_latency_s'] * 1e9:.0f} ns")
     for phase, m in info["products"].items():
         if not m["analog"]:
             print(f"{phase:12s} digital")
