@@ -87,3 +87,20 @@ def test_tuning_from_trained_weights() -> None:
     t = ring_tuning(spec, p)
     assert t.heater_fraction == pytest.approx(p[0])
     assert t.heater_power_w < ring_tuning(spec).heater_power_w
+
+
+def test_sweep_over_ring_fields_matches_estimate() -> None:
+    from bplight.cost import sweep
+
+    wl = Workload.from_name("lenet5", (1, 32, 32))
+    base = load_spec("bplight-16b")
+    points = [("ideal", 2e-10), ("add_drop", 2e-10), ("add_drop", 5e-10)]
+    r = sweep(wl, base, params={
+        "photonics.ring_model": np.array([m for m, _ in points]),
+        "photonics.ring_eo_range_m": np.array([e for _, e in points])})
+    for i, (m, e) in enumerate(points):
+        one = estimate(wl, load_spec("bplight-16b", [f"photonics.ring_model={m}",
+                                                     f"photonics.ring_eo_range_m={e}"]))
+        assert r.energy_j[i] == pytest.approx(one.energy_j, rel=1e-9)
+        assert r.latency_s[i] == pytest.approx(one.latency_s, rel=1e-9)
+    assert r.latency_s[1] > r.latency_s[2]  # a 0.5 nm EO range needs no heater re-tune
