@@ -405,7 +405,7 @@ def add_data_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
     """Register ``data fetch`` / ``data list``; handlers are ``args.func(args) -> int``."""
     parser = subparsers.add_parser(
         "data",
-        help="fetch and list datasets (mnist, fashion-mnist, cifar10)",
+        help=f"fetch and list datasets ({', '.join(sources.DATASET_NAMES)})",
         description="Fetch datasets into the data root and show where they are found.",
     )
     sub = parser.add_subparsers(dest="data_command", metavar="{fetch,list}")
