@@ -86,16 +86,22 @@ def plot_spectra(spectra: Spectra, path: str, title: str = "") -> None:
     plt.close(fig)
 
 
-def read_margin(spec: HardwareSpec, sigmas: float = 3.0) -> float:
-    """Half an ADC step (slice units) less the crosstalk leak a read of a full chunk must
-    absorb, mean + ``sigmas`` std (:func:`bplight.photonics.crosstalk.bank_leak`), under
-    ``photonics.ring_model: add_drop``; the whole 0.5 under ``ideal`` (its leak is zero
-    mean, counted as read noise by the numerics). The link budget's exact-reads rule can
-    size the detector noise against this margin instead of half a step."""
+def read_leak_units(spec: HardwareSpec, sigmas: float = 3.0) -> float:
+    """The crosstalk leak (slice units) a read of a full chunk must absorb besides
+    detector noise, mean + ``sigmas`` std (:func:`bplight.photonics.crosstalk.bank_leak`),
+    under ``photonics.ring_model: add_drop``; 0 under ``ideal`` (its leak is zero-mean,
+    counted as read noise by the numerics). For the link budget's exact-reads rule: the
+    noise may use half a step less this."""
     if spec.photonics.ring_model != "add_drop":
-        return 0.5
+        return 0.0
     st = bank_leak(spec)
-    return 0.5 - (st.mean + sigmas * st.std)
+    return st.mean + sigmas * st.std
+
+
+def read_margin(spec: HardwareSpec, sigmas: float = 3.0) -> float:
+    """Half a unit ADC step less :func:`read_leak_units`: what a read of a full chunk
+    leaves for detector noise (0.5 under ``ring_model: ideal``)."""
+    return 0.5 - read_leak_units(spec, sigmas)
 
 
 @dataclass(frozen=True)
