@@ -197,3 +197,27 @@ def test_ideal_ring_model_keeps_the_rest_position_crosstalk() -> None:
     assert phys.ring is None
     np.testing.assert_allclose(phys.crosstalk.numpy(), rest_crosstalk(ideal), rtol=1e-6)
     assert not np.allclose(bank_crosstalk(REF), rest_crosstalk(REF))
+
+
+def test_fast_mode_error_size_under_the_ring_model() -> None:
+    """Fast mode takes the leaks' mean square (zero-mean Gaussian); the exact engine's
+    leaks are positive. On a post-ReLU linear layer the fast output error's rms is within
+    40 % of exact mode's (measured: 0.82 of it on a 400 x 120 layer) and both exceed
+    the ideal model's; the bias is not modelled (see photonics/crosstalk.py)."""
+    import torch.nn as nn
+
+    from bplight.numerics import convert
+
+    torch.manual_seed(0)
+    layer = nn.Linear(96, 24).double()
+    x = torch.randn(48, 96, dtype=torch.float64).clamp(min=0)
+    ref = layer(x).detach()
+
+    def rms(model: str, mode: str) -> float:
+        spec = load_spec("bplight-16b", [f"mode={mode}", f"photonics.ring_model={model}"])
+        err = convert(layer, spec, seed=1)(x).detach() - ref
+        return float(err.pow(2).mean().sqrt() / ref.pow(2).mean().sqrt())
+
+    exact, fast = rms("add_drop", "exact"), rms("add_drop", "fast")
+    assert 0.6 < fast / exact < 1.4, (fast, exact)
+    assert exact > rms("ideal", "exact")
