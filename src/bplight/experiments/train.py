@@ -406,6 +406,8 @@ NULL_REASONS = {
     "lifetime_steps": "no memristor cell was written, so the run wears nothing",
     "lifetime_runs_if_all": "no weight update was written",
     "policy_gain": "a lifetime is unlimited (nothing written), so there is no ratio",
+    "images": "the run did not reach the target accuracy",
+    "epochs": "the run did not reach the target accuracy",
 }
 """Why a summary field can be ``null`` (shown beside it in ``--json``)."""
 
