@@ -48,7 +48,14 @@ def _rank_main(rank: int, port: int, root: str, out: str) -> None:
     assert main(["train", "--epochs", "1", "--run-dir", f"{out}/split", *common]) == 0
     assert main(["train", "--resume", f"{out}/split", "--epochs", "2", "--data-root", root,
                  "--quiet"]) == 0
-    torch.save({"straight": straight, "resumed": final()}, f"{out}/rank{rank}.pt")
+    from bplight.experiments.ddp import average_norm_statistics
+
+    bn = torch.nn.BatchNorm1d(3)
+    bn.running_mean.fill_(float(rank))
+    bn.running_var.fill_(2.0 + rank)
+    average_norm_statistics(bn)
+    torch.save({"straight": straight, "resumed": final(), "bn": bn.state_dict()},
+               f"{out}/rank{rank}.pt")
     dist.destroy_process_group()
 
 
@@ -80,6 +87,9 @@ def test_two_ranks_share_the_memristor_state_and_resume_exactly(tmp_path: Path) 
             assert torch.equal(v, r["resumed"]["state"][k]), k
         for k, v in r["straight"]["hw_rng"].items():
             assert torch.equal(v, r["resumed"]["hw_rng"][k]), k
+    for r in (r0, r1):  # BatchNorm statistics averaged over the ranks
+        assert r["bn"]["running_mean"].tolist() == [0.5] * 3
+        assert r["bn"]["running_var"].tolist() == [2.5] * 3
     summary = json.loads((tmp_path / "straight" / "summary.json").read_text())
     resumed = json.loads((tmp_path / "split" / "summary.json").read_text())
     assert summary["world_size"] == WORLD and summary["memristor"]["cell_writes"] > 0

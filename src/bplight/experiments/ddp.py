@@ -18,8 +18,10 @@ What each rank holds:
   skipped); the test set is split the same way and the counts are summed over the
   ranks.
 
-Rank 0 writes the run directory. Its checkpoints hold every rank's generators (the
-numerical engine's and torch's, gathered from all ranks) beside the shared writer's, so
+BatchNorm running statistics (gathered by each rank on its share) are averaged over the
+ranks at the end of every epoch. Rank 0 writes the run directory. Its checkpoints hold
+every rank's generators (the numerical engine's and torch's, gathered from all ranks)
+beside the shared writer's, so
 ``--resume`` continues each rank exactly; a run is resumed with the number of ranks it
 was started with.
 """
@@ -136,6 +138,22 @@ class RankShard:
             if x.shape[0] < self.size:
                 continue
             yield x[self.rank::self.size], y[self.rank::self.size]
+
+
+def average_norm_statistics(model: torch.nn.Module) -> None:
+    """Average the BatchNorm running statistics over the ranks (each rank gathered them
+    on its own share of the batches), so every rank evaluates and checkpoints the same
+    model. Called at the end of every epoch."""
+    if not active():
+        return
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    for m in model.modules():
+        if isinstance(m, _BatchNorm) and m.track_running_stats:
+            for buf in (m.running_mean, m.running_var):
+                if buf is not None:
+                    dist.all_reduce(buf)
+                    buf.div_(world_size())
 
 
 def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:

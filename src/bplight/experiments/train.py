@@ -226,6 +226,7 @@ def train_one(cfg: TrainConfig, spec: HardwareSpec, run_dir: Path, tag: str,
             correct += int((out.argmax(1) == y).sum())
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
         bar.close()
+        ddp.average_norm_statistics(model)
         loss_sum, seen, correct = ddp.sum_over_ranks(loss_sum, seen, correct)
         seen, correct = int(seen), int(correct)
         train_time = time.perf_counter() - t0
