@@ -15,6 +15,9 @@ from bplight.photonics.tuning import ring_tuning, thermal_relief
 from bplight.workload import Workload
 
 ADD_DROP = ["photonics.ring_model=add_drop"]
+AS_BUILT = ["link.enforce_limits=false"]
+"""The reference chip under add_drop does not close its link budget (16 carriers leak
+more than half a step: tests/test_ring_link.py); the cost tests evaluate it as built."""
 
 
 def test_thermal_relief_closed_form() -> None:
@@ -59,8 +62,8 @@ def test_fabrication_variation_is_calibrated_by_the_heaters() -> None:
 
 def test_cost_engine_charges_the_ring_states() -> None:
     wl = Workload.from_name("lenet5", (1, 32, 32))
-    ideal = load_spec("bplight-16b")
-    ring = load_spec("bplight-16b", ADD_DROP)
+    ideal = load_spec("bplight-16b", AS_BUILT)
+    ring = load_spec("bplight-16b", [*ADD_DROP, *AS_BUILT])
     ri, rr = estimate(wl, ideal), estimate(wl, ring)
     rings = architecture_for(ideal).weight_rings
     extra = rr.static_power_by_component_w["ring_thermal"] \
@@ -93,14 +96,16 @@ def test_sweep_over_ring_fields_matches_estimate() -> None:
     from bplight.cost import sweep
 
     wl = Workload.from_name("lenet5", (1, 32, 32))
-    base = load_spec("bplight-16b")
+    eight = ["photonics.wavelengths_per_bank=8"]  # closes its link budget under add_drop
+    base = load_spec("bplight-16b", eight)
     points = [("ideal", 2e-10), ("add_drop", 2e-10), ("add_drop", 5e-10)]
     r = sweep(wl, base, params={
         "photonics.ring_model": np.array([m for m, _ in points]),
         "photonics.ring_eo_range_m": np.array([e for _, e in points])})
     for i, (m, e) in enumerate(points):
-        one = estimate(wl, load_spec("bplight-16b", [f"photonics.ring_model={m}",
+        one = estimate(wl, load_spec("bplight-16b", [*eight, f"photonics.ring_model={m}",
                                                      f"photonics.ring_eo_range_m={e}"]))
         assert r.energy_j[i] == pytest.approx(one.energy_j, rel=1e-9)
         assert r.latency_s[i] == pytest.approx(one.latency_s, rel=1e-9)
-    assert r.latency_s[1] > r.latency_s[2]  # a 0.5 nm EO range needs no heater re-tune
+    # a 0.5 nm EO range needs no heater re-tune
+    assert r.feasible.all() and r.latency_s[1] > r.latency_s[2]

@@ -153,8 +153,8 @@ def _ring_tables(ring: BankModel, chunk: int, dtype: torch.dtype, device: torch.
     tensors (a bank of ``chunk`` <= C carriers uses its first ``chunk`` rings)."""
     if chunk > ring.channels:
         raise ValueError(f"a chunk of {chunk} carriers exceeds the bank's {ring.channels}")
-    realised = torch.as_tensor(ring.realised, dtype=dtype, device=device)
-    drop = torch.as_tensor(ring.drop[:, :chunk, :chunk], dtype=dtype, device=device)
+    realised = torch.as_tensor(ring.realised.copy(), dtype=dtype, device=device)
+    drop = torch.as_tensor(ring.drop[:, :chunk, :chunk].copy(), dtype=dtype, device=device)
     return realised, drop
 
 

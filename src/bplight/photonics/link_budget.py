@@ -134,8 +134,19 @@ def path_loss_db(spec: HardwareSpec) -> float:
             + link.combiner_db
             + link.modulator_db
             + (c - 1) * link.ring_through_db
-            + link.weight_ring_db
+            + ring_operating_loss_db(spec)
             + link.margin_db)
+
+
+def ring_operating_loss_db(spec: HardwareSpec) -> float:
+    """The weight ring's loss at its operating point: ``link.weight_ring_db`` under
+    ``photonics.ring_model: ideal``; under ``add_drop`` the scaled encoding's -10 log10 g
+    (a unit slice weight sets g of the light, issue 9; photonics/crosstalk.py)."""
+    if spec.photonics.ring_model == "add_drop":
+        from bplight.photonics.crosstalk import weight_gain_db
+
+        return weight_gain_db(spec)
+    return spec.link.weight_ring_db
 
 
 def split_db(spec: HardwareSpec) -> float:
@@ -166,6 +177,8 @@ def _chunk_plans(spec: HardwareSpec) -> list[tuple[str, object]]:
 def _target(spec: HardwareSpec) -> tuple[float | None, str, str]:
     """Target SNR (dB), a phrase naming what needs it ("reliable 6-bit reads") and, when no
     laser power can meet the read budget, the sentence saying why (else "")."""
+    from bplight.photonics.scaling import read_leak_units
+
     if spec.laser.target_snr_db is not None:
         return spec.laser.target_snr_db, "laser.target_snr_db", ""
     best: float | None = None
@@ -191,7 +204,15 @@ def _target(spec: HardwareSpec) -> tuple[float | None, str, str]:
             step = m.adc_step if m.adc_bits is not None else (1.0 if m.integer_sums else 0.0)
             if step == 0.0:
                 continue
-            sigma_units = step / (2.0 * z)
+            # issue 9: under ring_model add_drop the crosstalk leak of a full read takes
+            # part of the half step (photonics.scaling.read_leak_units; 0 under ideal)
+            leak = read_leak_units(spec)
+            if leak >= step / 2.0:
+                return None, "", (
+                    f"the crosstalk leak of a full read of {phase} passes (mean + 3 std "
+                    f"{leak:.3g} slice units) exceeds half an ADC step ({step / 2:.3g}), so "
+                    "no laser power gives exact reads")
+            sigma_units = (step / 2.0 - leak) / z
             adc = f"{m.adc_bits}-bit " if m.adc_bits is not None else ""
             what = (f"{adc}reads of {phase} passes (|sum| <= {m.full_scale}) that err with "
                     f"probability <= {laser.read_error_rate:g}")
