@@ -1,4 +1,5 @@
-"""``bplight`` command line: train, estimate, compare, reproduce, sensitivity, data, hardware.
+"""``bplight`` command line: train, estimate, compare, reproduce, sensitivity, hardware,
+sweep, report, data.
 
 Each subcommand lives in the module that does the work and registers itself through an
 ``add_parser(subparsers)`` function; its handler returns the exit code. Errors a user
