@@ -77,5 +77,14 @@ def make_run(root: Path, name: str = "hardware-run", hardware: str = "bplight-16
             "batch_size": 128, "seed": 0, "subset": None, "device": "cpu",
             "run_dir": str(run), "wall_time_s": 30.2, "accuracy_gap_pp": 0.3,
             "memristor": {"cell_writes": 1_440_000, "cells": 491_760, "steps": 1407,
-                          "write_fraction": 0.00208}}, indent=2))
+                          "write_fraction": 0.00208,
+                          "wear": {"max_writes_per_cell": 1363, "mean_writes_per_cell": 2.93,
+                                   "cells_never_written": 179_467,
+                                   "histogram": {"edges": [0, 1, 2, 4, 8],
+                                                 "counts": [179_467, 200_000, 100_000,
+                                                            12_293]},
+                                   "endurance_cycles": 1e6,
+                                   "endurance_source": "Huang et al. <HfOx>",
+                                   "write_policy": "changed", "lifetime_runs": 733.7}}},
+            indent=2))
     return run

@@ -64,7 +64,7 @@ def _check(page, headings: list[str]) -> None:
         == headings
     images = page.evaluate("Array.from(document.images, i => [i.complete, i.naturalWidth, "
                            "i.naturalHeight, i.getBoundingClientRect().width])")
-    assert len(images) == 6  # run 2, estimate 2, compare 1, reproduction 1
+    assert len(images) == 7  # run 3, estimate 2, compare 1, reproduction 1
     for complete, w, h, shown in images:
         assert complete and w > 0 and h > 0 and shown > 0
     assert page.evaluate("document.scripts.length") == 0

@@ -83,8 +83,8 @@ def test_page_has_a_section_per_input_kind_and_embeds_every_figure(inputs, full_
     assert page.h2 == ["Takeaway", "Training runs", "Cost on the chip",
                        "Against other accelerators", "The paper's claims", "Inputs"]
     assert page.h2 == report.section_headings(list(inputs.values()))
-    # curves + writes (run), 2 per estimate, 1 comparison, 1 reproduction
-    assert len(page.images) == 2 + 2 * 2 + 1 + 1
+    # curves + writes + wear (run), 2 per estimate, 1 comparison, 1 reproduction
+    assert len(page.images) == 3 + 2 * 2 + 1 + 1  # run: curves, writes, wear
     for uri in page.images:
         w, h = png_size(uri)
         assert w >= 400 and h >= 200
@@ -307,7 +307,7 @@ def test_a_run_stopped_by_a_non_finite_loss_still_renders(tmp_path: Path) -> Non
     assert report.write_report([run], out) == []
     page = Page(out.read_text(encoding="utf-8"))
     assert "the run ended without a finite test accuracy" in page.visible
-    assert len(page.images) == 2
+    assert len(page.images) == 3  # curves, writes per epoch, wear histogram
 
 
 def test_a_sweep_directory_gets_its_pareto_section(tmp_path: Path, capsys) -> None:
@@ -359,3 +359,15 @@ def test_a_waterfall_gets_its_section(tmp_path: Path, capsys) -> None:
     del data["designs"]
     wf.write_text(json.dumps(data))
     assert "has no key 'designs'" in read_input(wf).reason
+
+
+def test_run_section_shows_memristor_wear(full_page) -> None:
+    """The wear record of summary.json (experiments.wear) becomes a table and a histogram;
+    its strings are escaped like every other input string."""
+    text, _ = full_page
+    visible = Page(text).visible
+    assert "Memristor wear" in visible
+    assert "writes to the most-written cell" in visible and "1,363" in visible
+    assert "runs like this one until the most-written cell wears out" in visible
+    assert "Huang et al. &lt;HfOx&gt;" in text and "<HfOx>" not in text
+    assert "memristor cells by number of writes" in text

@@ -332,6 +332,49 @@ def _memristor_record(record: dict[str, Any]) -> str:
     return "<h4>Memristor writes</h4>" + table(["quantity", "value"], rows) if rows else ""
 
 
+WEAR_ROWS = {
+    "max_writes_per_cell": "writes to the most-written cell",
+    "mean_writes_per_cell": "mean writes per cell",
+    "cells_never_written": "cells never written",
+    "endurance_cycles": "endurance of a cell (writes)",
+    "lifetime_runs": "runs like this one until the most-written cell wears out",
+    "lifetime_runs_mean": "runs until wear-out if writes were spread evenly",
+    "lifetime_runs_if_all": "runs until wear-out under write policy 'all'",
+}
+"""The ``memristor.wear`` record of ``summary.json`` (:mod:`bplight.experiments.wear`;
+optional: written by runs that write through the memristor model)."""
+
+
+def _wear_figure(wear: dict[str, Any]) -> Any:
+    edges = wear["histogram"]["edges"]
+    counts = wear["histogram"]["counts"]
+    labels = [str(lo) if hi - lo == 1 else f"{lo}–{hi - 1}"
+              for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    fig, ax = _figure(6.0, 3.0)
+    ax.bar(range(len(counts)), counts, color="#16a085")
+    ax.set_xticks(range(len(counts)), labels, rotation=45, fontsize=7)
+    ax.set_xlabel("writes to a cell over the run")
+    ax.set_ylabel("memristor cells")
+    ax.set_title("memristor wear: cells by number of writes", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def _wear_html(wear: dict[str, Any], command: str) -> str:
+    rows = [(label, _count(wear[key])) for key, label in WEAR_ROWS.items() if key in wear]
+    if wear.get("endurance_source"):
+        rows.append(("source of the endurance", str(wear["endurance_source"])))
+    out = ["<h4>Memristor wear</h4>", table(["quantity", "value"], rows)]
+    hist = wear.get("histogram")
+    if isinstance(hist, dict) and hist.get("counts"):
+        out.append(figure_html(
+            _wear_figure(wear), "memristor cells by number of writes",
+            "Memristor cells (count) by the number of times the run re-programmed them "
+            f"(power-of-two bins; write policy {e(str(wear.get('write_policy', 'n/a')))}).",
+            command))
+    return "".join(out)
+
+
 def render_run(item: Loaded, page: Page) -> str:
     d = item.data
     s = d["summary"]
@@ -366,6 +409,8 @@ def render_run(item: Loaded, page: Page) -> str:
             "several cells).", command))
     if s and isinstance(s.get("memristor"), dict):
         out.append(_memristor_record(s["memristor"]))
+        if isinstance(s["memristor"].get("wear"), dict):
+            out.append(_wear_html(s["memristor"]["wear"], command))
     for note in item.notes:
         out.append(f'<p class="note">{e(note)}</p>')
     out.append(yaml_block(d["config_yaml"], "config.yaml of the run"))
