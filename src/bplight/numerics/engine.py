@@ -41,6 +41,7 @@ from scipy.special import ndtr
 
 from bplight.mapping import Mapping
 from bplight.photonics.crosstalk import BankModel
+from bplight.photonics.read_noise import rounded_gaussian_var
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def read_error_var(step: float, sigma: float, integer_aligned: bool) -> float:
     if step == 0.0:
         return sigma**2
     if integer_aligned and step == 1.0:
-        return float(_dgauss_var(np.asarray(sigma)))
+        return float(rounded_gaussian_var(np.asarray(sigma)))
     return step * step / 12.0 + sigma**2
 
 
@@ -343,26 +344,6 @@ def _top_slice_table(bits: int, n: int) -> np.ndarray:
     return out
 
 
-def _dgauss_var(sigma: np.ndarray) -> np.ndarray:
-    """E[round(n)²] for n ~ N(0, sigma²), elementwise (unit step)."""
-    sigma = np.asarray(sigma, dtype=np.float64)
-    kmax = int(8 * float(sigma.max())) + 2 if sigma.size else 2
-    shape = (-1, *([1] * sigma.ndim))
-    half = (np.arange(kmax + 1, dtype=np.float64) + 0.5).reshape(shape)  # k + 1/2, k >= 0
-    cdf = ndtr(half / np.maximum(sigma, 1e-30)[None])
-    p = cdf[1:] - cdf[:-1]  # P(round(n) = k), k = 1 .. kmax, per side
-    out = (_two_k_sq(kmax).reshape(shape) * p).sum(0)
-    return np.where(sigma > 0, out, 0.0)
-
-
-@functools.lru_cache(maxsize=64)
-def _two_k_sq(kmax: int) -> np.ndarray:
-    k = np.arange(1, kmax + 1, dtype=np.float64)
-    out = 2 * k * k
-    out.flags.writeable = False
-    return out
-
-
 @functools.lru_cache(maxsize=64)
 def _mean_square_digit(bits: int) -> float:
     """E[k²] of a non-zero digit k uniform in 1 .. 2^bits - 1."""
@@ -475,7 +456,7 @@ def fast_read_errors(m: Mapping, phys: Physics, input_has_negative: bool,
 def _discrete_read_errors(s_read: np.ndarray, weight: np.ndarray, reads: int) -> ReadErrors:
     """:class:`ReadErrors` of ``reads`` reads per pass class, each read's error round(N(0,
     s²)) with ``s = s_read[i, j]``, weighted by ``sqrt(weight[i, j])``."""
-    var = _dgauss_var(s_read)
+    var = rounded_gaussian_var(s_read)
     contrib = reads * weight * var
     total = float(contrib.sum())
     if total == 0.0:
