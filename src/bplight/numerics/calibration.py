@@ -34,7 +34,13 @@ import torch.nn.functional as F
 
 from bplight.config.spec import HardwareSpec
 from bplight.mapping import Mapping, plan
-from bplight.numerics.engine import _slices, quantize_codes
+from bplight.numerics.engine import (
+    chunk_k,
+    input_slices,
+    quantize_codes,
+    sign_parts,
+    weight_slices,
+)
 
 
 @dataclass(frozen=True)
@@ -80,31 +86,13 @@ def pass_sums(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float,
     cb = quantize_codes(b.double(), m.weight_magnitude_bits, sb)
     if m.offset_encoding:
         ca = ca + float(2 ** (m.input_bits - 1))
-    chunk, kc = m.chunk, m.k_chunks
-    pad = kc * chunk - a.shape[1]
-
-    def chunked(t: torch.Tensor) -> torch.Tensor:
-        t = torch.nn.functional.pad(t, (0, pad)) if pad else t
-        return t.reshape(t.shape[0], kc, chunk)
-
-    if m.weight_magnitude_bits is None:
-        w_sl = [cb]
-    else:
-        w_sl = [s * torch.sign(cb) for s in _slices(cb.abs(), m.ring_bits, m.weight_slices)]
-    w = torch.stack([chunked(s) for s in w_sl], 0)  # [Sw, N, kc, C]
-    if m.sign_passes == 2:
-        parts = [(1.0, ca.clamp(min=0)), (-1.0, (-ca).clamp(min=0))]
-        if not a_negative:
-            parts = parts[:1]
-    else:
-        parts = [(1.0, ca)]
+    w_sl = weight_slices(cb, m)
+    w = torch.stack([chunk_k(s, m.chunk, m.k_chunks) for s in w_sl], 0)  # [Sw, N, kc, C]
+    parts = sign_parts(ca, m, a_negative)
     sums, sig = [], []
     for sgn, part in parts:
-        if m.input_magnitude_bits is None:
-            slices = [part]
-        else:
-            slices = _slices(part, m.dac_bits, m.input_slices)
-        x = torch.stack([chunked(s) for s in slices], 0)  # [Si, M, kc, C]
+        slices = input_slices(part, m)
+        x = torch.stack([chunk_k(s, m.chunk, m.k_chunks) for s in slices], 0)  # [Si, M, kc, C]
         sums.append(torch.einsum("imkc,jnkc->ijnmk", x, w))
         sig.append(torch.tensor([[sgn * 2.0 ** (m.dac_bits * i + m.ring_bits * j)
                                   for j in range(len(w_sl))] for i in range(len(slices))],

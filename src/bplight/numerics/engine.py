@@ -201,6 +201,38 @@ def issued_counts(m: Mapping) -> dict[str, int]:
             "ring_settings": g.groups * g.n * g.k * m.weight_slices}
 
 
+def chunk_k(t: torch.Tensor, chunk: int, k_chunks: int) -> torch.Tensor:
+    """``t[rows, K]`` zero-padded along K and cut into ``[rows, k_chunks, chunk]``."""
+    pad = k_chunks * chunk - t.shape[1]
+    t = torch.nn.functional.pad(t, (0, pad)) if pad else t
+    return t.reshape(t.shape[0], k_chunks, chunk)
+
+
+def weight_slices(cb: torch.Tensor, m: Mapping) -> list[torch.Tensor]:
+    """The signed ring slices of weight codes ``cb`` (one slice when unquantized)."""
+    if m.weight_magnitude_bits is None:
+        return [cb]
+    return [s * torch.sign(cb) for s in _slices(cb.abs(), m.ring_bits, m.weight_slices)]
+
+
+def sign_parts(ca: torch.Tensor, m: Mapping, a_negative: bool
+               ) -> list[tuple[float, torch.Tensor]]:
+    """The input passes ``(sign, non-negative part)`` of input codes ``ca``: two sign
+    passes for a signed operand, the second skipped when the tensor has no negative entry
+    (as counted by the mapping, GemmShape.input_signed)."""
+    if m.sign_passes == 2:
+        parts = [(1.0, ca.clamp(min=0)), (-1.0, (-ca).clamp(min=0))]
+        return parts if a_negative else parts[:1]
+    return [(1.0, ca)]
+
+
+def input_slices(part: torch.Tensor, m: Mapping) -> list[torch.Tensor]:
+    """The DAC slices of one input pass (one slice when unquantized)."""
+    if m.input_magnitude_bits is None:
+        return [part]
+    return _slices(part, m.dac_bits, m.input_slices)
+
+
 def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
                  generator: torch.Generator | None,
                  scales: tuple[float, float] | None = None, a_negative: bool | None = None,
@@ -232,30 +264,19 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
     clip = m.adc_clip
     sigma = phys.noise_sigma_rel * m.full_scale
     chunk, kc = m.chunk, m.k_chunks
-    pad = kc * chunk - a.shape[1]
 
     def chunked(t: torch.Tensor) -> torch.Tensor:
-        t = torch.nn.functional.pad(t, (0, pad)) if pad else t
-        return t.reshape(t.shape[0], kc, chunk)
+        return chunk_k(t, chunk, kc)
 
     # weight slices (signed), crosstalk-mixed, [S_w][N, kc, C]
-    if m.weight_magnitude_bits is None:
-        w_slices = [cb]
-    else:
-        w_slices = [s * torch.sign(cb) for s in _slices(cb.abs(), m.ring_bits, m.weight_slices)]
+    w_slices = weight_slices(cb, m)
     run["ring_settings"] += sum(s.numel() for s in w_slices)
     # (one crosstalk call for all slices, not one per slice: that took 11 % of the exact
     # mode's time at 15 slices)
     ring = phys.ring if m.weight_magnitude_bits is not None else None
     w_mixed = apply_crosstalk(torch.stack(w_slices, 0), xt, chunk, ring)  # [S_w, N, K]
     w_slices = [chunked(ws) for ws in w_mixed]
-    # input passes: (sign, tensor)
-    if m.sign_passes == 2:
-        parts = [(1.0, ca.clamp(min=0)), (-1.0, (-ca).clamp(min=0))]
-        if not a_negative:  # as counted by the mapping (GemmShape.input_signed)
-            parts = parts[:1]
-    else:
-        parts = [(1.0, ca)]
+    parts = sign_parts(ca, m, a_negative)  # input passes: (sign, tensor)
     n_out, s_w = b.shape[0], len(w_slices)
     # all weight slices side by side (they sit on separate rings, read in the same
     # symbol): [kc, C, S_w·N]
@@ -264,11 +285,7 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
                            dtype=a.dtype, device=a.device).repeat_interleave(n_out)
     y = torch.zeros(a.shape[0], n_out, dtype=a.dtype, device=a.device)
     for sgn, part in parts:
-        if m.input_magnitude_bits is None:
-            in_slices = [part]
-        else:
-            in_slices = _slices(part, m.dac_bits, m.input_slices)
-        for i, xs in enumerate(in_slices):
+        for i, xs in enumerate(input_slices(part, m)):
             xsc = chunked(xs).transpose(0, 1)  # [kc, M, C]
             sums = torch.bmm(xsc, w_all)  # [kc, M, S_w·N]: one analog pass per entry
             run["analog_passes"] += sums.numel()
