@@ -39,10 +39,12 @@ def preset_path(name: str) -> Any:
 
 def _preset_data(name: str) -> dict[str, Any]:
     path = preset_path(name)
-    return _read_yaml_text(path.read_text(), str(path))
+    return read_yaml_text(path.read_text(), str(path))
 
 
-def _read_yaml_text(text: str, where: str) -> dict[str, Any]:
+def read_yaml_text(text: str, where: str) -> dict[str, Any]:
+    """The mapping a YAML text holds (empty text: ``{}``); ConfigError naming ``where``
+    and the line for bad syntax or a document that is not a mapping."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -79,7 +81,7 @@ def _load_data(source: str, depth: int = 0) -> dict[str, Any]:
     if source.endswith((".yaml", ".yml")) or path.is_file():
         if not path.is_file():
             raise ConfigError(f"hardware file {source!r} does not exist")
-        return _resolve(_read_yaml_text(path.read_text(), str(path)), str(path), depth)
+        return _resolve(read_yaml_text(path.read_text(), str(path)), str(path), depth)
     return _resolve(_preset_data(source), f"preset {source!r}", depth)
 
 

@@ -41,6 +41,19 @@ class RunWrites:
         return str(self.config)
 
 
+def read_summary(run_dir: Path, where: str) -> Any:
+    """The parsed ``summary.json`` of a finished run; InputError (one sentence, naming
+    ``where``) when it is missing or not valid JSON."""
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        raise InputError(f"{where} holds no summary.json: the run has not finished "
+                         f"(`bplight train --resume {run_dir}` completes it)")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid JSON ({exc})") from None
+
+
 def read_run(run_dir: Path | str) -> RunWrites:
     """The ``memristor`` record of ``run_dir/summary.json``; raises :class:`InputError`
     (one sentence) when the directory, the file or the record is missing or malformed."""
@@ -50,14 +63,7 @@ def read_run(run_dir: Path | str) -> RunWrites:
     where = f"--from-run {run_dir}"
     if not run_dir.is_dir():
         raise InputError(f"{where}: no such run directory")
-    path = run_dir / "summary.json"
-    if not path.is_file():
-        raise InputError(f"{where} holds no summary.json: the run has not finished "
-                         f"(`bplight train --resume {run_dir}` completes it)")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON ({exc})") from None
+    data = read_summary(run_dir, where)
     record = data.get("memristor") if isinstance(data, dict) else None
     fraction = record.get("write_fraction") if isinstance(record, dict) else None
     if fraction is None:
@@ -68,7 +74,8 @@ def read_run(run_dir: Path | str) -> RunWrites:
             "record it")
     if (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
             or not math.isfinite(fraction) or not 0.0 <= fraction <= 1.0):
-        raise InputError(f"{path}: memristor.write_fraction is {fraction!r}; a measured "
+        raise InputError(f"{run_dir / 'summary.json'}: memristor.write_fraction is "
+                         f"{fraction!r}; a measured "
                          "fraction of cells lies in [0, 1]")
     config = run_dir / "config.yaml"
     return RunWrites(run_dir, float(fraction), dict(record),

@@ -25,7 +25,6 @@ it back from a run directory (for ``bplight report`` and other readers) and
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -110,14 +109,11 @@ def wear_record(writer: Any, spec: Any, epochs: int, source: str | None = None
 def read_wear(run_dir: Path | str) -> dict[str, Any]:
     """The wear record of a finished run (``summary.json``'s ``memristor.wear``);
     InputError (one sentence) when the run has none."""
+    from bplight.experiments.from_run import read_summary
+
     run_dir = Path(run_dir)
     path = run_dir / "summary.json"
-    if not path.is_file():
-        raise InputError(f"{run_dir} holds no summary.json: the run has not finished")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON ({exc})") from None
+    data = read_summary(run_dir, str(run_dir))
     mem = data.get("memristor") if isinstance(data, dict) else None
     wear = mem.get("wear") if isinstance(mem, dict) else None
     if not isinstance(wear, dict):

@@ -40,7 +40,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bplight.config.dotted import get_path, leaf_paths, nearest_paths
-from bplight.config.loader import dump_spec, load_spec, validation_message
+from bplight.config.loader import dump_spec, load_spec, read_yaml_text, validation_message
 from bplight.config.spec import HardwareSpec
 from bplight.errors import ConfigError, InputError
 
@@ -163,15 +163,7 @@ def load_sweep_spec(source: str | Path | dict[str, Any]) -> ResolvedSweep:
         if not path.is_file():
             raise InputError(f"sweep spec {str(path)!r} does not exist; give a YAML file")
         text = path.read_text()
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{where} is not valid YAML{at}; fix the syntax") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where} must hold a mapping of fields (name, hardware, "
-                              "parameters, ...)")
+        data = read_yaml_text(text, where)
         hw = data.get("hardware")
         if isinstance(hw, str) and hw.endswith((".yaml", ".yml")) and not Path(hw).is_absolute():
             data["hardware"] = str((path.parent / hw).resolve())
