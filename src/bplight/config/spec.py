@@ -316,6 +316,37 @@ class UpdateConfig(FrozenConfig):
         "under write_policy 'changed' when no training run is given (assumption: 1.0, the "
         "upper bound; `bplight estimate --from-run RUN_DIR` takes the fraction the run "
         "measured).")
+    scheme: Literal["direct", "mixed_precision"] = Field(
+        "direct", description="How updates reach the cells: 'direct' rounds every requested "
+        "weight to the stored grid (update.rounding) at every batch; 'mixed_precision' "
+        "accumulates each weight's increments in a digital buffer chi and moves whole grid "
+        "steps into the cells (chi keeps the remainder) when |chi| reaches one step "
+        "(Nandakumar2020). The cost engine charges the buffer's reads, writes and area.")
+    transfer_every: int = Field(
+        1, ge=1, le=10**6, description="Under scheme 'mixed_precision': batches between "
+        "transfers from chi to the cells (1: Nandakumar2020's threshold check at every "
+        "batch; N: a periodic transfer, cells written at most once in N batches).")
+    accumulator_bits: int = Field(
+        32, ge=4, le=48, description="Under scheme 'mixed_precision': bits of each chi "
+        "word, a signed fixed-point number over the weight's range (accumulator_bits - "
+        "weight_bits fractional bits below the weight grid step; assumption: 32, as the "
+        "32-bit digital unit of Nandakumar2020).")
+    accumulator_memory: Literal["dram", "edram"] = Field(
+        "dram", description="Under scheme 'mixed_precision': where chi lives. 'dram': "
+        "off chip, read and written once per weight per batch at the DRAM's energy per "
+        "bit (no chip area); 'edram': an on-chip buffer sized for every weight the "
+        "memristor arrays hold, at the eDRAM's energy and area per bit (ISAAC density; "
+        "for the reference chip's 138 M weights at 32 bits this is ~700 mm2, hence the "
+        "default 'dram', an assumption).")
+
+    @model_validator(mode="after")
+    def _accumulator_finer_than_weights(self) -> UpdateConfig:
+        if self.scheme == "mixed_precision" and self.accumulator_bits < self.weight_bits:
+            raise ValueError(
+                f"update.accumulator_bits = {self.accumulator_bits} is below update."
+                f"weight_bits = {self.weight_bits}; allowed: accumulator_bits >= weight_bits "
+                "(chi must resolve at least one weight grid step)")
+        return self
 
 
 class ArchitectureConfig(FrozenConfig):

@@ -9,7 +9,8 @@ array (0-d for one design point, [P] for swept fields). From it come
   (:func:`product_settings`, [3, P]) and the Mapping of every GEMM (:func:`plan_gemms`);
 * the chip's unit counts (:func:`architecture_from`), the component models
   (:func:`components_from`), the memristor cells per weight and the fraction of them a
-  weight update writes (:func:`write_fraction_from`).
+  weight update writes (:func:`write_fraction_from`) and the mixed-precision
+  accumulator (:func:`accumulator_from`).
 """
 
 from __future__ import annotations
@@ -182,7 +183,38 @@ def calibration_from(value: Value) -> np.ndarray:
 
 def write_fraction_from(value: Value, measured: float | None = None) -> np.ndarray:
     """Fraction of the memristor cells one weight update writes (``update.write_policy``):
-    1 for ``'all'``; for ``'changed'`` the ``measured`` fraction of a training run when
-    given, else ``update.changed_cell_fraction``."""
+    1 for ``'all'`` (1 / ``update.transfer_every`` under mixed-precision updates, which
+    write only on transfer batches); for ``'changed'`` the ``measured`` fraction of a
+    training run when given, else ``update.changed_cell_fraction``."""
     changed = value("update.changed_cell_fraction") if measured is None else measured
-    return np.where(value("update.write_policy") == "all", 1.0, changed)
+    every = np.where(_mixed(value), 1.0 / np.asarray(value("update.transfer_every"),
+                                                     dtype=float), 1.0)
+    return np.where(value("update.write_policy") == "all", every, changed)
+
+
+def _mixed(value: Value) -> np.ndarray:
+    return np.asarray(value("update.scheme")) == "mixed_precision"
+
+
+@dataclass(frozen=True)
+class Accumulator:
+    """The mixed-precision chi buffer (``update.scheme``; arrays [P] or 0-d): ``bits`` per
+    weight (0: no accumulator, scheme 'direct'), ``transfer_every`` batches between
+    transfers, and whether it lives on chip (``in_edram``) or in DRAM."""
+
+    bits: np.ndarray
+    transfer_every: np.ndarray
+    in_edram: np.ndarray
+
+
+NO_ACCUMULATOR = Accumulator(np.asarray(0.0), np.asarray(1.0), np.asarray(False))
+
+
+def accumulator_from(value: Value) -> Accumulator:
+    """The :class:`Accumulator` of a design (``update.accumulator_bits``,
+    ``transfer_every``, ``accumulator_memory`` under scheme 'mixed_precision')."""
+    mixed = _mixed(value)
+    return Accumulator(
+        np.where(mixed, np.asarray(value("update.accumulator_bits"), dtype=float), 0.0),
+        np.where(mixed, np.asarray(value("update.transfer_every"), dtype=float), 1.0),
+        mixed & (np.asarray(value("update.accumulator_memory")) == "edram"))

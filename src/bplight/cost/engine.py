@@ -70,8 +70,11 @@ from bplight.config.spec import PHASES, HardwareSpec
 from bplight.cost.architecture import AREA_COMPONENTS, Architecture
 from bplight.cost.components import ArrayLike, Components
 from bplight.cost.design import (
+    NO_ACCUMULATOR,
+    Accumulator,
     GemmTable,
     Value,
+    accumulator_from,
     architecture_for,
     architecture_from,
     calibration_from,
@@ -386,28 +389,50 @@ class Update:
     cell_writes: np.ndarray
     time: np.ndarray
     layer_time: np.ndarray
+    edram_bits: np.ndarray  # [P] moved by the update (gradients; chi if on chip)
+    dram_bits: np.ndarray  # [P] (weights beyond the arrays; chi if in DRAM)
 
 
 def weight_update(lay: LayerArrays, cells_per_weight: ArrayLike, write_fraction: ArrayLike,
-                  in_dram: np.ndarray, train: bool, arch: Architecture, comps: Components
-                  ) -> Update:
+                  in_dram: np.ndarray, train: bool, arch: Architecture, comps: Components,
+                  acc: Accumulator = NO_ACCUMULATOR) -> Update:
     """Digital update arithmetic and eDRAM traffic for every weight; memristor writes of
     ``write_fraction`` of the cells of the weights held in the arrays, the rest of the
     weights written to DRAM. The time is the slower of the cell writes
-    (``memristor_parallel_write_rows_per_tile`` rows per tile at a time) and the lanes."""
+    (``memristor_parallel_write_rows_per_tile`` rows per tile at a time) and the lanes.
+
+    Mixed-precision updates (``acc.bits`` > 0): every weight's chi word is read and
+    written once per batch (2 × ``acc.bits``, in eDRAM or DRAM), and each transfer batch
+    (1 in ``acc.transfer_every``) takes one more digital operation per weight (compare
+    and subtract the steps moved)."""
     word = comps.word_bits
     wl = lay.weights * (1.0 if train else 0.0)
     zeros = np.zeros(np.broadcast(wl, arch.rate_hz, write_fraction).shape)
     cell_writes = wl * cells_per_weight * (1.0 - in_dram) * write_fraction
+    chi_bits = wl * 2.0 * acc.bits  # read + write of chi, per weight per batch
+    chi_edram = chi_bits * acc.in_edram
+    chi_dram = chi_bits - chi_edram
+    ops = wl + np.where(acc.bits > 0, wl / acc.transfer_every, 0.0)
     u = {"memristor_write": comps.memristor.write(cell_writes).energy_j + zeros,
-         "digital": wl * comps.digital.update().energy_j + zeros,
-         "edram": comps.edram.access(wl * word).energy_j + zeros,
-         "dram": comps.dram.access(wl * in_dram * word).energy_j + zeros}
+         "digital": ops * comps.digital.update().energy_j + zeros,
+         "edram": comps.edram.access(wl * word + chi_edram).energy_j + zeros,
+         "dram": comps.dram.access(wl * in_dram * word + chi_dram).energy_j + zeros}
     lanes = arch.tiles * comps.digital.ops_per_tile_per_s
     write_rate = (arch.tiles * comps.memristor_parallel_write_rows_per_tile
                   * comps.memristor.cols / comps.memristor.write_latency_s)
-    t_update = np.maximum(_sum0(cell_writes) / write_rate, _sum0(wl) / lanes)
-    return Update(u, wl, cell_writes, t_update, t_update * lay.weights / _sum0(lay.weights))
+    t_update = np.maximum(_sum0(cell_writes) / write_rate, _sum0(ops) / lanes)
+    return Update(u, wl, cell_writes, t_update, t_update * lay.weights / _sum0(lay.weights),
+                  edram_bits=_sum0(wl * word + chi_edram),
+                  dram_bits=_sum0(wl * in_dram * word + chi_dram))
+
+
+def accumulator_area_m2(acc: Accumulator, cells_per_weight: ArrayLike, arch: Architecture,
+                        comps: Components) -> np.ndarray:
+    """On-chip chi buffer (``update.accumulator_memory: edram``): ``acc.bits`` for every
+    weight the memristor arrays hold, at the eDRAM's area per bit; 0 in DRAM."""
+    per_bit = comps.edram.area_m2 / (comps.edram.capacity_bytes * 8.0)
+    weights = arch.memristor_capacity_cells(comps) / cells_per_weight
+    return np.where(acc.in_edram, weights * acc.bits * per_bit, 0.0)
 
 
 def digital_op_costs(ops: DigitalOps, batch: np.ndarray, train: bool, arch: Architecture,
@@ -425,9 +450,8 @@ def latency_bounds(sch: Schedule, traffic: GemmTraffic, upd: Update, op_time: np
                    in_dram: np.ndarray, arch: Architecture, comps: Components
                    ) -> dict[str, np.ndarray]:
     """The terms of :data:`LATENCY_TERMS` ([P], broadcast to one shape)."""
-    word = comps.word_bits
-    total_edram = _sum0(traffic.edram_bits) + _sum0(upd.weights) * word
-    total_dram = _sum0(traffic.dram_bits) + _sum0(upd.weights * in_dram) * word
+    total_edram = _sum0(traffic.edram_bits) + upd.edram_bits
+    total_dram = _sum0(traffic.dram_bits) + upd.dram_bits
     read_rate = (arch.tiles * comps.memristor_parallel_read_rows_per_tile
                  * comps.memristor.cols / comps.memristor.read_latency_s)
     pipe = np.asarray(arch.pipeline_layers, dtype=bool)
@@ -499,8 +523,8 @@ def energy_by_component(static: dict[str, np.ndarray], gemm: dict[str, np.ndarra
 def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
              batch: ArrayLike, train: bool, arch: Architecture, comps: Components,
              cells_per_weight: ArrayLike, write_fraction: ArrayLike = 1.0,
-             calibration: ArrayLike = 0.0, ring_write_energy_j: ArrayLike = 0.0
-             ) -> KernelResult:
+             calibration: ArrayLike = 0.0, ring_write_energy_j: ArrayLike = 0.0,
+             accumulator: Accumulator = NO_ACCUMULATOR) -> KernelResult:
     """The cost model over design points (module docstring). ``mp``: the Mapping of every
     GEMM, arrays [G, P] or [G, 1]; layer and op fields [L, 1], [D, 1] per image; design
     parameters scalars or [P]; ``calibration`` [G, P] and ``ring_write_energy_j`` as
@@ -510,7 +534,8 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
     in_dram, stash_over = capacities(lay, cells_per_weight, B, train, arch, comps)
     traffic = gemm_energy(mp, table, sch, lay, cells_per_weight, in_dram, stash_over, arch,
                           comps, calibration, ring_write_energy_j)
-    upd = weight_update(lay, cells_per_weight, write_fraction, in_dram, train, arch, comps)
+    upd = weight_update(lay, cells_per_weight, write_fraction, in_dram, train, arch, comps,
+                        accumulator)
     op_elements, op_energy, op_time = digital_op_costs(ops, B, train, arch, comps)
     terms = latency_bounds(sch, traffic, upd, op_time, in_dram, arch, comps)
     latency = latency_of(terms)
@@ -519,6 +544,8 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
     by_component = energy_by_component(static_energy, traffic.energy, upd.energy, op_energy,
                                        latency)
     area = arch.area_by_component_m2(comps)
+    area["edram"] = area["edram"] + accumulator_area_m2(accumulator, cells_per_weight, arch,
+                                                        comps)
     passes = _sum0(mp.analog_passes)
     counts = {
         "analog_passes": passes, "adc_conversions": passes,
@@ -531,9 +558,9 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
         "memristor_cell_reads": _sum0(traffic.cell_reads),
         "memristor_cell_writes": _sum0(upd.cell_writes),
         "memristor_write_fraction": np.asarray(write_fraction, dtype=float) + 0.0 * latency,
-        "edram_bits": _sum0(traffic.edram_bits) + _sum0(upd.weights) * comps.word_bits,
+        "edram_bits": _sum0(traffic.edram_bits) + upd.edram_bits,
         "noc_bits": _sum0(traffic.noc_bits),
-        "dram_bits": _sum0(traffic.dram_bits) + _sum0(upd.weights * in_dram) * comps.word_bits,
+        "dram_bits": _sum0(traffic.dram_bits) + upd.dram_bits,
         "weight_tiles": _sum0(sch.tiles * sch.replicas),
         "weights_in_dram_fraction": in_dram, "stash_overflow_bits": stash_over,
     }
@@ -557,7 +584,8 @@ def evaluate_design(value: Value, table: GemmTable, lay: LayerArrays, ops: Digit
     return evaluate(mp, table, lay, ops, batch, train, architecture_from(value, settings),
                     components_from(value, laser_electrical_power_w), cells_per_weight_from(value),
                     write_fraction_from(value, measured_write_fraction),
-                    calibration_from(value)[table.phase], ring_write_energy_from(value))
+                    calibration_from(value)[table.phase], ring_write_energy_from(value),
+                    accumulator_from(value))
 
 
 # --------------------------------------------------------------------------------------
@@ -640,6 +668,12 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
     if train:
         assumptions.append(_write_assumption(spec, write_fraction,
                                              _f(r.counts["memristor_write_fraction"])))
+        if spec.update.scheme == "mixed_precision":
+            u = spec.update
+            assumptions.append(
+                f"Mixed-precision updates (Nandakumar2020): a {u.accumulator_bits}-bit "
+                f"accumulator per weight in {u.accumulator_memory.upper()}, read and written "
+                f"every batch, transferred to the cells every {u.transfer_every} batch(es).")
     if spec.components.weight_ring_tuning == "nonvolatile":
         per_ring = _f(r.counts["ring_settings_per_ring"])
         life = spec.components.nonvolatile_endurance_cycles / per_ring if per_ring else 0.0

@@ -14,6 +14,10 @@ engine charges: ``changed`` only the cells whose stored digit changed, ``all`` e
 of every weight. The writer counts the cells it re-programs (per step, in total and per
 cell: :meth:`MemristorWriter.write_record`, :meth:`MemristorWriter.write_counts`).
 
+Under ``update.scheme: mixed_precision`` the requested increments go to a digital
+accumulator first and only whole grid steps reach the cells
+(:mod:`bplight.numerics.mixed_precision`).
+
 The layer's range is ``range_headroom × max|w|`` at attachment (an assumption of the
 reference design); weights beyond it saturate.
 """
@@ -66,6 +70,14 @@ class MemristorWriter:
         self.layers = [m for _, m in named]
         self._counts: torch.Tensor | None = None
         self._attach()
+        self.mixed = None  # the chi buffer of update.scheme 'mixed_precision'
+        if spec.update.scheme == "mixed_precision" and self.codes is not None:
+            from bplight.numerics.mixed_precision import MixedPrecisionAccumulator
+
+            self.mixed = MixedPrecisionAccumulator(spec.update, self.range, self._flat())
+
+    def _flat(self) -> torch.Tensor:
+        return torch.cat([layer.weight.detach().reshape(-1) for layer in self.layers])
 
     def generator(self, device: torch.device) -> torch.Generator:
         key = str(device)
@@ -80,6 +92,8 @@ class MemristorWriter:
         out["all_steps"] = torch.tensor(self._all_steps)
         if self._counts is not None:
             out["cell_write_counts"] = self._counts.cpu()
+        if self.mixed is not None:
+            out.update(self.mixed.get_state())
         return out
 
     def set_state(self, state: dict[str, torch.Tensor]) -> None:
@@ -93,6 +107,9 @@ class MemristorWriter:
             elif k == "cell_write_counts":
                 if self._counts is not None:
                     self._counts.copy_(s)
+            elif k.startswith("mp_"):
+                if self.mixed is not None:
+                    self.mixed.set_state(k, s)
             else:
                 self.generator(torch.device(k)).set_state(s)
 
@@ -184,7 +201,16 @@ class MemristorWriter:
         u = self.spec.update
         flat = torch.cat([layer.weight.detach().reshape(-1) for layer in self.layers])
         gen = self.generator(flat.device)
-        new = quantize_weights(flat, self.range, self.bits, u.rounding, generator=gen)
+        if self.mixed is None:
+            new = quantize_weights(flat, self.range, self.bits, u.rounding, generator=gen)
+        else:  # mixed precision: chi takes the increment, whole grid steps reach the cells
+            self.mixed.accumulate(flat)
+            if not self.mixed.is_transfer(self.steps):
+                self._write_back()  # no transfer this batch: the layers keep what cells hold
+                self.steps += 1
+                self.step_writes.append(0)
+                return 0
+            new = self.mixed.transfer(self.codes)
         old_digits = self._digits if self._digits_version == self.codes._version else None
         res = program(self.codes, new, self.bits, self.cell_bits,
                       self.spec.memristor.programming_noise, self.spec.memristor.nonlinearity,
@@ -194,6 +220,8 @@ class MemristorWriter:
         self.codes.copy_(new)
         self._digits, self._digits_version = res.digits, self.codes._version
         self._write_back(res.analog_codes)
+        if self.mixed is not None:
+            self.mixed.set_held(self._flat())
         written = int(res.cells_written)
         if self.write_all:
             self._all_steps += 1
