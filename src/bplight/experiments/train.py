@@ -77,6 +77,8 @@ class TrainConfig:
     baseline: bool = True
     target_accuracy: float | None = None
     batch_norm: bool = False
+    init_from: str | None = None  # fine-tune the FP32 model of this run (experiments.deploy)
+    finetune_on: str = "chip"
 
 
 def cosine_lr(base_lr: float, epoch: int, total_epochs: int) -> float:
@@ -128,6 +130,10 @@ def build_run_model(cfg: TrainConfig, spec: HardwareSpec, device: torch.device) 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, channels, classes, size, width=cfg.width,
                         batch_norm=cfg.batch_norm)
+    if cfg.init_from is not None:  # start from a network trained elsewhere
+        from bplight.experiments.deploy import source_weights
+
+        model.load_state_dict(source_weights(Path(cfg.init_from)))
     model = model.to(device)
     if spec.is_fp32:
         return model
@@ -348,6 +354,10 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
         create_run_dir(run_dir, cfg, spec)
     ddp.barrier()
     runs: list[tuple[str, HardwareSpec]] = [("hardware", spec)]
+    if cfg.init_from is not None and cfg.finetune_on == "host":
+        from bplight.experiments.deploy import host_spec
+
+        runs = [("hardware", host_spec(spec))]  # hardware-aware training off the chip
     if cfg.baseline and not spec.is_fp32:
         runs.append(("fp32", spec.replace(mode="fp32")))
     results: dict[str, Any] = {}
@@ -369,6 +379,11 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
         summary["memristor"] = results["hardware"]["memristor"]
     if cfg.target_accuracy is not None:
         summary["target"] = _target_record(cfg, spec, results)
+    if cfg.init_from is not None and ddp.is_main():
+        from bplight.experiments.deploy import deploy_record
+
+        summary["deploy"] = deploy_record(cfg, spec, run_dir, loaders, device,
+                                          results["hardware"])
     if ddp.active():
         summary["world_size"] = ddp.world_size()
     if ddp.is_main():
@@ -468,6 +483,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "ACC (e.g. 0.99) and what they cost: on the chip (cost engine, measured "
                    "write fraction) and on the GTX 1080 and PipeLayer (FP32 run's images); "
                    "in summary.json under 'target'")
+    p.add_argument("--init-from", default=None, metavar="RUN_DIR",
+                   help="start from the FP32 model of the run in RUN_DIR (trained "
+                   "elsewhere) and fine-tune it for --epochs; summary.json 'deploy' gives "
+                   "its test accuracy programmed into the chip as is and after fine-tuning")
+    p.add_argument("--finetune-on", default="chip", choices=("host", "chip"),
+                   help="with --init-from: 'chip' trains on the chip model (all products, "
+                   "memristor writes); 'host' is hardware-aware training elsewhere (chip "
+                   "forward product, float backward and weights), programmed at the end "
+                   "(default chip)")
     p.add_argument("--json", action="store_true",
                    help="print the final summary as one JSON object on the last stdout line")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -494,6 +518,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise InputError(f"--subset must be >= 1, got {args.subset}")
     if not (args.width > 0 and math.isfinite(args.width)):
         raise InputError(f"--width must be > 0, got {args.width}")
+    if args.finetune_on != "chip" and args.init_from is None:
+        raise InputError("--finetune-on needs --init-from RUN_DIR (the network to fine-tune)")
     if args.batch_norm and not args.model.lower().startswith("vgg"):
         raise InputError(f"--batch-norm is only available for the VGG models, not "
                          f"{args.model}")
@@ -553,9 +579,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           data_root=args.data_root, device=args.device,
                           baseline=not args.no_baseline,
                           target_accuracy=args.target_accuracy,
-                          batch_norm=args.batch_norm)
+                          batch_norm=args.batch_norm, init_from=args.init_from,
+                          finetune_on=args.finetune_on)
         run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(cfg)
         check_run_dir(run_dir)
+        if cfg.init_from is not None:
+            from bplight.experiments.deploy import check_source
+
+            check_source(Path(cfg.init_from), cfg)
     prepared = prepare(cfg)  # data, hardware and device checked before writing anything
     try:
         summary = run_training(cfg, run_dir, resume=bool(args.resume),
@@ -595,6 +626,11 @@ def _print_summary(s: dict[str, Any]) -> None:
         from bplight.experiments.wear import wear_lines
 
         for line in wear_lines(wear):
+            print(f"  {line}")
+    if s.get("deploy") is not None:
+        from bplight.experiments.deploy import deploy_lines
+
+        for line in deploy_lines(s["deploy"]):
             print(f"  {line}")
     target = s.get("target")
     if target is not None:
