@@ -343,3 +343,83 @@ def test_a_design_the_code_rejects_is_infeasible_at_once(tmp_path: Path, monkeyp
         acc = {r.design["forward.adc_bits"]: r for r in store.records("accuracy")}
     assert acc[2].status == "infeasible" and acc[2].attempts == 1  # not retried
     assert acc[2].reason == "2-bit reads cannot resolve this design's sums"
+
+
+# --- tied parameters and accuracy strata ------------------------------------------------------
+
+TIED = "forward.adc_bits, error.adc_bits, weight_grad.adc_bits"
+
+
+def test_a_tied_parameter_sets_every_path_and_costs_like_estimate(tmp_path: Path) -> None:
+    r = load_sweep_spec({**COST_SPEC, "parameters": {TIED: [4, 6],
+                                                     "architecture.tiles": [8, 64]}})
+    d = r.designs()
+    assert len(d) == 4  # one dimension of 2 values, not 2^3
+    assert r.paths == ["forward.adc_bits", "error.adc_bits", "weight_grad.adc_bits",
+                       "architecture.tiles"]
+    assert all(x["forward.adc_bits"] == x["error.adc_bits"] == x["weight_grad.adc_bits"]
+               for x in d)
+    run_sweep(r, tmp_path / "run", SweepOptions(progress=False))
+    with SweepStore.open(tmp_path / "run") as store:
+        frame = results_frame(store)
+    wl = build_workload("lenet5")
+    for _, row in frame.iterrows():
+        bits, tiles = int(row["error.adc_bits"]), int(row["architecture.tiles"])
+        ref = estimate(wl, load_spec("bplight-16b", {
+            "forward": {"adc_bits": bits}, "error": {"adc_bits": bits},
+            "weight_grad": {"adc_bits": bits}, "architecture": {"tiles": tiles}}),
+            mode="train", batch=16)
+        assert row["train_energy_per_image_j"] == pytest.approx(ref.energy_j / 16, rel=1e-9)
+        assert row["train_latency_s"] == pytest.approx(ref.latency_s, rel=1e-9)
+    table = (tmp_path / "run" / "pareto.txt").read_text()
+    assert "adc_bits (x3)" in table.splitlines()[0]  # one column for the tied parameter
+
+
+@pytest.mark.parametrize("params, needle", [
+    ({TIED: [4, 6], "error.adc_bits": [5]}, "error.adc_bits appears in more than one"),
+    ({"forward.adc_bits, error.adc_bit": [4]}, "did you mean error.adc_bits"),
+    ({"forward.adc_bits, photonics.modulation_rate_hz": {"low": 1, "high": 2, "num": 2}},
+     "ties integer and real fields"),
+])
+def test_bad_tied_parameter_is_one_sentence(params, needle) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_sweep_spec({**COST_SPEC, "parameters": params})
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_accuracy_strata_must_be_swept_paths() -> None:
+    with pytest.raises(ConfigError, match="accuracy_strata names 'forward.input_bits'"):
+        load_sweep_spec({**COST_SPEC, "accuracy_strata": ["forward.input_bits"]})
+
+
+def test_accuracy_strata_take_turns(tmp_path: Path, monkeypatch) -> None:
+    """Each stratum's cost front is trained before any stratum's second layer; a stratum
+    that is costly everywhere (16-bit inputs) still gets its candidates."""
+    monkeypatch.setenv("SWEEP_TEST_SLEEP", "0")
+    spec = {**COST_SPEC, "parameters": {"forward.input_bits": [4, 16],
+                                        "architecture.tiles": [8, 16, 32, 64]},
+            "workloads": {"cost": [{"model": "lenet5", "batch": 16}],
+                          "accuracy": [{"model": "lenet5", "subset": 64}]},
+            "accuracy": "pareto", "max_accuracy_points": 4,
+            "accuracy_strata": ["forward.input_bits"]}
+    run_sweep(load_sweep_spec(spec), tmp_path / "run", SweepOptions(
+        backend="inline", progress=False, train_fn="sweep_points:slow_point", outputs=False))
+    with SweepStore.open(tmp_path / "run") as store:
+        frame = results_frame(store)
+        trained = [r.design for r in store.records("accuracy")]
+    assert len(trained) == 4
+    assert sorted(d["forward.input_bits"] for d in trained) == [4, 4, 16, 16]
+    for bits in (4, 16):  # within a stratum: its front, then its next layer
+        sub = frame[frame["forward.input_bits"] == bits]
+        vals = sub[["train_energy_per_image_j", "train_latency_s"]].values.tolist()
+        front = {k for k, m in zip(sub["design_key"], pareto_mask(vals), strict=True) if m}
+        mine = {json.dumps(d, sort_keys=True) for d in trained
+                if d["forward.input_bits"] == bits}
+        assert front <= mine or mine <= front
+
+
+def test_rin_column_is_not_formatted_as_hertz() -> None:
+    from bplight.experiments.sweep.pareto import _fmt
+
+    assert _fmt("laser.rin_db_per_hz", -150.0) == "-150"
+    assert _fmt("photonics.modulation_rate_hz", 5e9) == "5 GHz"

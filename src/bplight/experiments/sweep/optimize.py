@@ -58,7 +58,7 @@ def optuna_designs(resolved: ResolvedSweep, run_dir: Path, opts: Any) -> list[di
     total = int(resolved.spec.samples or 0)
     while len(designs) < total:
         trials = [study.ask(dists) for _ in range(min(GENERATION, total - len(designs)))]
-        batch = [{p: _uncat(t.params[p]) for p in dists} for t in trials]
+        batch = [resolved.expand({p: _uncat(t.params[p]) for p in dists}) for t in trials]
         for t, (obj, ok, _) in zip(trials, cost_points(resolved, batch, wl), strict=True):
             vals = [obj.get(o, math.nan) for o in objs]
             if ok and all(math.isfinite(v) for v in vals):

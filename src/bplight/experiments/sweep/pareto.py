@@ -94,13 +94,23 @@ def _objectives(store: SweepStore) -> list[str]:
     return [o for o in store.meta().get("objectives", ",".join(AXES)).split(",") if o]
 
 
-def _params(store: SweepStore) -> list[str]:
+def _groups(store: SweepStore) -> list[list[str]]:
+    """The hardware paths of each parameter of the stored spec (several where tied)."""
+    from bplight.experiments.sweep.spec import split_key
+
     spec = yaml.safe_load(store.meta()["spec"])
-    return list(spec.get("parameters", {}))
+    return [split_key(key) for key in spec.get("parameters", {})]
 
 
-def front_table(front, params: list[str], objectives: list[str]) -> str:
-    """The front as a plain-text table."""
+def _params(store: SweepStore) -> list[str]:
+    return [path for paths in _groups(store) for path in paths]
+
+
+def front_table(front, params: list[str], objectives: list[str],
+                tied: dict[str, int] | None = None) -> str:
+    """The front as a plain-text table (``tied``: a column standing for a tied parameter
+    -> how many paths it sets; its header says so, e.g. ``adc_bits (x3)``)."""
+    tied = tied or {}
     cols = params + [o for o in objectives if o in front]
     if "accuracy_loss_pp" not in cols and "accuracy_loss_pp" in front and \
             front["accuracy_loss_pp"].notna().any():
@@ -108,6 +118,8 @@ def front_table(front, params: list[str], objectives: list[str]) -> str:
     tails = [p.split(".")[-1] for p in params]
     header = [(c.split(".")[-1] if tails.count(c.split(".")[-1]) == 1 else c)
               if c in params else c for c in cols]
+    header = [h + (f" (x{tied[c]})" if tied.get(c, 1) > 1 else "")
+              for h, c in zip(header, cols, strict=True)]
     body = []
     for _, row in front.iterrows():
         body.append([_fmt(c, row[c]) for c in cols])
@@ -125,7 +137,7 @@ def _fmt(col: str, v: Any) -> str:
         return format_si(float(v), "J")
     if col.endswith("_s"):
         return format_si(float(v), "s")
-    if col.endswith("_hz"):
+    if col.endswith("_hz") and not col.endswith("_per_hz"):
         return format_si(float(v), "Hz")
     if col == "accuracy_loss_pp":
         return f"{float(v):.2f} pp"
@@ -242,12 +254,14 @@ def write_outputs(run_dir: Path, store: SweepStore) -> dict[str, str]:
     frame = results_frame(store)
     objectives = _objectives(store)
     front = pareto_front(frame, objectives)
-    params = _params(store)
+    groups = _groups(store)
+    params = [path for paths in groups for path in paths]
     drop = ["design_key"]
     atomic_write_text(run_dir / "results.csv", _csv(frame.drop(columns=drop,
                                                                errors="ignore")))
     atomic_write_text(run_dir / "pareto.csv", _csv(front.drop(columns=drop, errors="ignore")))
-    table = front_table(front, params, objectives)
+    table = front_table(front, [paths[0] for paths in groups], objectives,
+                        {paths[0]: len(paths) for paths in groups})
     atomic_write_text(run_dir / "pareto.txt", table + "\n")
     refs = references(store) if not frame.empty else []
     plot_front(frame, front, refs, run_dir / "pareto.png",

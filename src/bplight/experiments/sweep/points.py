@@ -64,7 +64,7 @@ def cost_points(resolved: Any, designs: list[dict[str, Any]], workload: CostWork
     from bplight.errors import ConfigError
 
     try:
-        return _cost_block(resolved.base, designs, list(resolved.spec.parameters), workload)
+        return _cost_block(resolved.base, designs, resolved.paths, workload)
     except ConfigError:
         pass
     out = []

@@ -253,7 +253,9 @@ def _accuracy_designs(resolved: ResolvedSweep, designs: list[dict[str, Any]],
     what is left, and so on, until ``max_accuracy_points`` (default 16) designs are
     chosen. The layers after the first matter: the cheapest designs are often the least
     accurate, and the best design within an accuracy bound is usually a little more
-    expensive than the front. ``all`` trains every design (capped by
+    expensive than the front. With ``accuracy_strata``, each value combination of those
+    paths is layered on its own and the strata take turns (their fronts first, then their
+    second layers ...). ``all`` trains every design (capped by
     ``max_accuracy_points`` if given, evenly over the list)."""
     spec = resolved.spec
     if spec.accuracy == "none":
@@ -275,13 +277,29 @@ def _accuracy_designs(resolved: ResolvedSweep, designs: list[dict[str, Any]],
             if r.workload == wl and r.status == "done" and design_key(r.design) in keys]
     rows = [(d, v) for d, v in rows if all(math.isfinite(x) for x in v)]
     rows.sort(key=lambda dv: (dv[1], design_key(dv[0])))
-    chosen = []
+    strata: dict[str, list[tuple[dict[str, Any], list[float]]]] = {}
+    for d, v in rows:  # one stratum per value combination of accuracy_strata (or one)
+        strata.setdefault(design_key({p: d.get(p) for p in spec.accuracy_strata}),
+                          []).append((d, v))
+    ordered = [_layered(strata[k], cap) for k in sorted(strata)]
+    chosen: list[dict[str, Any]] = []
+    for rank in range(cap):  # the strata in turn: each one's best candidate, then next
+        for designs_in in ordered:
+            if rank < len(designs_in) and len(chosen) < cap:
+                chosen.append(designs_in[rank])
+    return chosen
+
+
+def _layered(rows: list[tuple[dict[str, Any], list[float]]], cap: int
+             ) -> list[dict[str, Any]]:
+    """Up to ``cap`` designs of ``rows`` in Pareto layers: the front, then the front of
+    what is left, and so on (each layer in ``rows``' order)."""
+    chosen: list[dict[str, Any]] = []
     while rows and len(chosen) < cap:
         front = pareto_mask([v for _, v in rows])
-        layer = [d for (d, _), keep in zip(rows, front, strict=True) if keep]
-        chosen += layer[:cap - len(chosen)]
+        chosen += [d for (d, _), keep in zip(rows, front, strict=True) if keep]
         rows = [dv for dv, keep in zip(rows, front, strict=True) if not keep]
-    return chosen
+    return chosen[:cap]
 
 
 def _num(v: Any) -> float:

@@ -22,8 +22,11 @@ A sweep spec is YAML::
 A parameter is a list of values, or a range ``{low, high}`` (``log: true`` samples or
 spaces it logarithmically; ``num`` = grid points, needed by ``search: grid``). Every value
 and range end is validated against the hardware schema (units such as ``5 GHz`` are
-accepted); integer fields get integers. Errors are :class:`~bplight.errors.ConfigError`
-with one sentence naming the field and what is allowed.
+accepted); integer fields get integers. A key naming several paths separated by commas
+(``forward.input_bits, error.input_bits, weight_grad.input_bits: [8, 16]``) is one *tied*
+parameter: each design gives all of them the same value (one dimension of the space).
+Errors are :class:`~bplight.errors.ConfigError` with one sentence naming the field and
+what is allowed.
 """
 
 from __future__ import annotations
@@ -134,6 +137,10 @@ class SweepSpec(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     accuracy: Literal["none", "all", "pareto"] = "none"
     max_accuracy_points: int | None = Field(None, ge=1)
+    accuracy_strata: list[str] = Field(default_factory=list)
+    """``accuracy: pareto``: swept paths whose every distinct value combination gets its
+    own cost-Pareto candidates (e.g. the operand bits, which decide accuracy but not
+    whether a design is on the cost front), taken in turn up to ``max_accuracy_points``."""
     objectives: list[str] = Field(default_factory=lambda: [
         "accuracy_loss_pp", "train_energy_per_image_j", "train_latency_s"])
     data_root: str | None = None
@@ -224,15 +231,35 @@ class ResolvedSweep:
         self.base_hash = hashlib.sha256(self.base_yaml.encode()).hexdigest()[:16]
         self.values: dict[str, list[Any]] = {}
         self.ranges: dict[str, tuple[float, float, bool, bool, int | None]] = {}
-        for path, p in spec.parameters.items():
-            self._check_path(path)
+        self.groups: dict[str, list[str]] = {}
+        """Each parameter key -> the hardware paths it sets (one, or several tied)."""
+        for key, p in spec.parameters.items():
+            paths = split_key(key)
+            self.groups[key] = paths
+            for path in paths:
+                self._check_path(path)
             if isinstance(p, ParamRange):
-                self.ranges[path] = self._check_range(path, p)
+                checked = [self._check_range(path, p) for path in paths]
+                if len({c[3] for c in checked}) > 1:
+                    raise ConfigError(f"{where}: parameters.{key} ties integer and real "
+                                      "fields; tie fields of one type")
+                self.ranges[key] = checked[0]
             else:
                 if not p:
-                    raise ConfigError(f"{where}: parameters.{path} is an empty list; give at "
+                    raise ConfigError(f"{where}: parameters.{key} is an empty list; give at "
                                       "least one value")
-                self.values[path] = list(dict.fromkeys(self._canonical(path, v) for v in p))
+                per_path = [[self._canonical(path, v) for v in p] for path in paths]
+                self.values[key] = list(dict.fromkeys(per_path[0]))
+        self.paths: list[str] = [path for paths in self.groups.values() for path in paths]
+        """Every hardware path a design sets, in the spec's order."""
+        twice = sorted({path for path in self.paths if self.paths.count(path) > 1})
+        if twice:
+            raise ConfigError(f"{where}: parameters: {', '.join(twice)} appears in more "
+                              "than one parameter; name each path once")
+        for path in spec.accuracy_strata:
+            if path not in self.paths:
+                raise ConfigError(f"{where}: accuracy_strata names {path!r}, which is not a "
+                                  f"swept path; allowed: {', '.join(self.paths)}")
         if spec.search == "grid":
             for path, (_, _, _, _, num) in self.ranges.items():
                 if num is None:
@@ -366,21 +393,28 @@ class ResolvedSweep:
     def designs(self) -> list[dict[str, Any]]:
         """The design points of a grid or random search, in a fixed order (the same list
         every time, so a resumed sweep finds its points again)."""
-        paths = list(self.spec.parameters)
+        keys = list(self.spec.parameters)
         if self.spec.search == "grid":
-            return [dict(zip(paths, combo, strict=True)) for combo in
-                    itertools.product(*[self.grid_values(p) for p in paths])]
+            return [self.expand(dict(zip(keys, combo, strict=True))) for combo in
+                    itertools.product(*[self.grid_values(k) for k in keys])]
         if self.spec.search == "optuna":
             raise ConfigError("search: optuna proposes designs as it runs; use run_sweep")
         rng = np.random.default_rng(self.spec.sampler_seed)
         out, seen = [], set()
         for _ in range(int(self.spec.samples or 0)):
-            d = {p: self.draw(rng, p) for p in paths}
+            d = self.expand({k: self.draw(rng, k) for k in keys})
             key = design_key(d)
             if key not in seen:  # a categorical space may repeat a draw
                 seen.add(key)
                 out.append(d)
         return out
+
+    def expand(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A design ({hardware path: value}) from one value per parameter key (a tied
+        key sets each of its paths)."""
+        if all(len(self.groups[k]) == 1 for k in values):
+            return values
+        return {path: v for k, v in values.items() for path in self.groups[k]}
 
     def point_spec(self, design: dict[str, Any]) -> HardwareSpec:
         """The resolved hardware description of one design (ConfigError if the schema
@@ -394,6 +428,11 @@ class ResolvedSweep:
         """``--set`` strings of the fixed overrides and of ``design`` (JSON values parse
         as the same YAML scalars)."""
         return list(self.spec.set) + [f"{k}={json.dumps(v)}" for k, v in design.items()]
+
+
+def split_key(key: str) -> list[str]:
+    """The hardware paths of a parameter key (``"a.b, c.d"``: two tied paths)."""
+    return [part.strip() for part in key.split(",") if part.strip()] or [key]
 
 
 def design_key(design: dict[str, Any]) -> str:
