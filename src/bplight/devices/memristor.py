@@ -48,7 +48,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -67,21 +67,39 @@ class ProgramResult:
 
     analog_codes: achieved weight codes (float, LSBs of the full weight), shape of codes.
     cell_levels: per-cell analog levels, shape codes.shape + (2, cells); pass it back as
-        ``old_analog`` to the next :func:`program` call.
-    written: bool mask of the cells re-programmed, shape of ``cell_levels`` (for
-        endurance counting).
+        ``old_analog`` (and ``analog_codes`` as ``old_analog_codes``) to the next
+        :func:`program` call.
     cells_written: number of cells re-programmed (0-dim int64 tensor; ``int()`` it).
-    digits: cell digits of the new codes (see the field's docstring).
+    written_index: flat indices into ``cell_levels`` of the cells re-programmed, ascending
+        (int64); ``None`` when every cell was (``write_all``). What endurance counting
+        needs, without a mask of every cell.
+    written: bool mask of the cells re-programmed, shape of ``cell_levels`` (built from
+        ``written_index`` when first read).
+    digits: cell digits of the new codes (the values of :func:`code_digits`, in the
+        narrowest integer dtype that holds them; computed when first read).
     """
 
     analog_codes: torch.Tensor
     cell_levels: torch.Tensor
-    written: torch.Tensor
     cells_written: torch.Tensor
-    digits: torch.Tensor | None = None
-    """Cell digits of the new codes (the values of :func:`code_digits`, in the narrowest
-    integer dtype that holds them); pass them back as ``old_digits`` to the next
-    :func:`program` call to skip recomputing them."""
+    written_index: torch.Tensor | None
+    new_codes: torch.Tensor = field(repr=False)
+    bits: int = field(repr=False)
+    cell_bits: int = field(repr=False)
+
+    @functools.cached_property
+    def written(self) -> torch.Tensor:
+        if self.written_index is None:
+            return torch.ones(self.cell_levels.shape, dtype=torch.bool,
+                              device=self.cell_levels.device)
+        mask = torch.zeros(self.cell_levels.shape, dtype=torch.bool,
+                           device=self.cell_levels.device)
+        mask.view(-1)[self.written_index] = True
+        return mask
+
+    @functools.cached_property
+    def digits(self) -> torch.Tensor:
+        return cell_digits(self.new_codes, self.bits, self.cell_bits)
 
 
 def max_code(bits: int) -> int:
@@ -176,12 +194,17 @@ def cell_digits(codes: torch.Tensor, bits: int, cell_bits: int) -> torch.Tensor:
 
 
 def levels_to_codes(cell_levels: torch.Tensor, cell_bits: int) -> torch.Tensor:
-    """Analog code sum_k 2^(cell_bits k) (g+_k - g-_k) of per-cell levels [..., 2, cells]."""
+    """Analog code sum_k 2^(cell_bits k) (g+_k - g-_k) of per-cell levels [..., 2, cells].
+
+    Each code depends only on its own cells (an element-wise product and a sum over the
+    2 x cells of one weight, not a BLAS matrix-vector product, whose rounding depends on
+    the tensor's size): codes computed for a subset of the weights have the same bits as
+    for the whole tensor (:func:`program` recomputes only the weights it re-writes)."""
     n = cell_levels.shape[-1]
-    if cell_levels.is_floating_point():  # one matrix-vector product over both sides
+    if cell_levels.is_floating_point():
         sig = torch.pow(2.0, torch.arange(n, dtype=torch.float64) * cell_bits)
         sig = torch.cat((sig, -sig)).to(device=cell_levels.device, dtype=cell_levels.dtype)
-        return cell_levels.flatten(-2) @ sig
+        return (cell_levels.flatten(-2) * sig).sum(dim=-1)
     sig = torch.pow(2.0, torch.arange(n, device=cell_levels.device,
                                       dtype=cell_levels.dtype) * cell_bits)
     return ((cell_levels[..., 0, :] - cell_levels[..., 1, :]) * sig).sum(dim=-1)
@@ -246,7 +269,8 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
             dtype: torch.dtype | None = None,
             exact_extremes: bool = False,
             old_digits: torch.Tensor | None = None,
-            out: torch.Tensor | None = None, write_all: bool = False) -> ProgramResult:
+            out: torch.Tensor | None = None, write_all: bool = False,
+            old_analog_codes: torch.Tensor | None = None) -> ProgramResult:
     """Write ``new_codes`` over ``old_codes`` into the cells (see the module docstring).
 
     old_codes, new_codes: signed integer codes of the same shape.
@@ -258,18 +282,26 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
     dtype: float dtype of the analog state (default: old_analog's, else torch default).
     exact_extremes: cells written to level 0 or 2^cell_bits - 1 (full reset / set)
         saturate there without programming error.
-    old_digits: the cell digits of ``old_codes`` when the caller has them (the previous
-        call's ``ProgramResult.digits``, or :func:`code_digits`); None: computed here.
+    old_digits: the cell digits of ``old_codes`` when the caller has them (a previous
+        call's ``ProgramResult.digits``, or :func:`code_digits`); None: computed here, for
+        the weights whose code changes only.
     out: tensor (of the cell levels' shape and dtype) to write the new levels into and
         return as ``cell_levels``; it may be ``old_analog`` itself (updated in place).
         None: a new tensor.
     write_all: re-program every cell (write policy 'all'), not only those whose digit
         changes; each write carries the programming noise (and, with NL > 0, the lowest
         cells their pulse response; a cell keeping its digit gets no pulse).
+    old_analog_codes: the analog codes of ``old_analog`` (the previous call's
+        ``ProgramResult.analog_codes``); then only the codes of the weights re-written are
+        recomputed (:func:`levels_to_codes` is element-wise: the same bits). None: all.
 
     Programming noise is drawn only for the cells that take it (written, and with
     ``exact_extremes`` not written to an extreme level): one N(0, 1) per such cell, in
     the order of the cells.
+
+    Cost: without ``write_all``, the work beyond one pass over the codes is proportional
+    to the weights whose code changes (their cells' digits are compared, the written
+    ones updated in place), not to the number of cells.
     """
     if old_codes.shape != new_codes.shape:
         raise ValueError(f"old_codes {tuple(old_codes.shape)} and new_codes "
@@ -279,48 +311,76 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
         raise ValueError(f"new_codes must lie in [-{m}, {m}] for {bits}-bit weights")
     if dtype is None:
         dtype = old_analog.dtype if old_analog is not None else torch.get_default_dtype()
-    new_d = cell_digits(new_codes, bits, cell_bits)
-    old_d = cell_digits(old_codes, bits, cell_bits) if old_digits is None else old_digits
-    if old_d.shape != new_d.shape:
-        raise ValueError(f"old_digits must have shape {tuple(new_d.shape)}, "
-                         f"got {tuple(old_d.shape)}")
-    if old_analog is not None and old_analog.shape != new_d.shape:
-        raise ValueError(f"old_analog must have shape {tuple(new_d.shape)}, "
-                         f"got {tuple(old_analog.shape)}")
+    n = cells_per_side(bits, cell_bits)
+    shape = (*new_codes.shape, 2, n)
+    if old_digits is not None and tuple(old_digits.shape) != shape:
+        raise ValueError(f"old_digits must have shape {shape}, got {tuple(old_digits.shape)}")
+    if old_analog is not None and tuple(old_analog.shape) != shape:
+        raise ValueError(f"old_analog must have shape {shape}, got {tuple(old_analog.shape)}")
+    dev = new_codes.device
     # start from the old levels, then overwrite the written cells (a minority)
     if out is None:
-        levels = torch.empty(new_d.shape, dtype=dtype, device=new_d.device)
-        levels.copy_(old_d if old_analog is None else old_analog)
+        levels = torch.empty(shape, dtype=dtype, device=dev)
+        if old_analog is None:
+            levels.copy_(cell_digits(old_codes, bits, cell_bits) if old_digits is None
+                         else old_digits)
+        else:
+            levels.copy_(old_analog)
     else:
-        if out.shape != new_d.shape or out.dtype != dtype or not out.is_contiguous():
-            raise ValueError(f"out must be a contiguous {dtype} tensor of shape "
-                             f"{tuple(new_d.shape)}")
+        if tuple(out.shape) != shape or out.dtype != dtype or not out.is_contiguous():
+            raise ValueError(f"out must be a contiguous {dtype} tensor of shape {shape}")
         if out is not old_analog:
-            out.copy_(old_d if old_analog is None else old_analog)
+            out.copy_(old_analog if old_analog is not None else (
+                cell_digits(old_codes, bits, cell_bits) if old_digits is None else old_digits))
         levels = out
-    written = torch.ones_like(new_d, dtype=torch.bool) if write_all else new_d != old_d
     flat = levels.view(-1)
-    idx = written.view(-1).nonzero().squeeze(1)  # written cells
-    digit = new_d.view(-1)[idx]
+    per_weight = 2 * n
+    if write_all:  # every cell of every weight
+        rows = None
+        new_d = cell_digits(new_codes, bits, cell_bits).reshape(-1)
+        old_d = (cell_digits(old_codes, bits, cell_bits) if old_digits is None
+                 else old_digits).reshape(-1)
+        idx = None
+        digit, old_digit = new_d, old_d
+    else:  # the weights whose code changes, then their cells whose digit changes
+        rows = (old_codes != new_codes).view(-1).nonzero().squeeze(1)
+        new_d = cell_digits(new_codes.reshape(-1)[rows], bits, cell_bits).reshape(-1)
+        old_d = (cell_digits(old_codes.reshape(-1)[rows], bits, cell_bits)
+                 if old_digits is None else old_digits.reshape(-1, 2, n)[rows]).reshape(-1)
+        changed = (new_d != old_d).view(-1, per_weight).nonzero()  # [(row, cell)]
+        idx = rows[changed[:, 0]].mul_(per_weight).add_(changed[:, 1])  # ascending
+        local = changed[:, 0] * per_weight + changed[:, 1]
+        digit, old_digit = new_d[local], old_d[local]
     value = digit.to(dtype)
     if nonlinearity > 0.0:  # the lowest cell of each side moves by open-loop pulses
-        lowest = (idx % new_d.shape[-1]) == 0
-        pulses = value - old_d.view(-1)[idx].to(dtype)
-        value = torch.where(lowest, nonlinear_pulse_levels(flat[idx], pulses, cell_bits,
+        cell = torch.arange(flat.numel(), device=dev) if idx is None else idx
+        lowest = (cell % n) == 0
+        before = flat.clone() if idx is None else flat[idx]
+        pulses = value - old_digit.to(dtype)
+        value = torch.where(lowest, nonlinear_pulse_levels(before, pulses, cell_bits,
                                                            nonlinearity), value)
-    if programming_noise_levels > 0.0 and idx.numel():
+    if programming_noise_levels > 0.0 and value.numel():
         if exact_extremes:
-            noisy = ((digit != torch.zeros_like(digit))
-                     & (digit != torch.full_like(digit, 2**cell_bits - 1))).nonzero().squeeze(1)
-            noise = torch.randn(noisy.shape, generator=generator, device=levels.device,
-                                dtype=dtype)
+            noisy = ((digit != 0) & (digit != 2**cell_bits - 1)).nonzero().squeeze(1)
+            noise = torch.randn(noisy.shape, generator=generator, device=dev, dtype=dtype)
             value.index_add_(0, noisy, noise, alpha=programming_noise_levels)
         else:
-            noise = torch.randn(value.shape, generator=generator, device=levels.device,
-                                dtype=dtype)
+            noise = torch.randn(value.shape, generator=generator, device=dev, dtype=dtype)
             value.add_(noise, alpha=programming_noise_levels)
-    flat.index_put_((idx,), value)
-    return ProgramResult(analog_codes=levels_to_codes(levels, cell_bits), cell_levels=levels,
-                         written=written,
-                         cells_written=torch.tensor(idx.numel(), device=written.device),
-                         digits=new_d)
+    if idx is None:
+        flat.copy_(value)
+    else:
+        flat.index_put_((idx,), value)
+    if rows is not None and old_analog_codes is not None and old_analog is not None:
+        if old_analog_codes.shape != new_codes.shape:
+            raise ValueError(f"old_analog_codes must have shape {tuple(new_codes.shape)}, "
+                             f"got {tuple(old_analog_codes.shape)}")
+        analog = old_analog_codes.to(dtype, copy=True)
+        analog.view(-1)[rows] = levels_to_codes(levels.view(-1, 2, n)[rows], cell_bits)
+    else:
+        analog = levels_to_codes(levels, cell_bits)
+    written = flat.numel() if idx is None else idx.numel()
+    return ProgramResult(analog_codes=analog, cell_levels=levels,
+                         cells_written=torch.tensor(written, device=dev),
+                         written_index=idx, new_codes=new_codes, bits=bits,
+                         cell_bits=cell_bits)

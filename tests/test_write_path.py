@@ -1,0 +1,76 @@
+"""The memristor write path that touches only the weights whose code changes
+(:func:`bplight.devices.memristor.program` with ``old_analog_codes``) gives what a write
+of every cell computed from scratch gives, bit for bit."""
+
+from __future__ import annotations
+
+import torch
+
+from bplight.devices import memristor as mem
+
+BITS, CELL_BITS = 16, 4
+M = 2**15 - 1
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_levels_to_codes_of_a_subset_has_the_same_bits():
+    g = _gen(0)
+    for n in (7, 1000, 40_001):
+        lv = torch.rand(n, 2, 4, generator=g) * 15 + 0.1 * torch.randn(n, 2, 4, generator=g)
+        full = mem.levels_to_codes(lv, CELL_BITS)
+        rows = torch.randperm(n, generator=g)[: max(n // 3, 1)].sort().values
+        for sub in (rows, rows[:1], rows[1::2]):
+            assert torch.equal(full[sub], mem.levels_to_codes(lv[sub], CELL_BITS))
+
+
+def test_incremental_program_matches_a_full_recompute():
+    g = _gen(1)
+    old = torch.randint(-M, M + 1, (3000,), generator=g)
+    first = mem.program(torch.zeros_like(old), old, BITS, CELL_BITS, 0.1, 0.0, g)
+    new = old.clone()
+    moved = torch.rand(old.shape, generator=g) < 0.1
+    new[moved] = (old[moved] + torch.randint(-20, 21, (int(moved.sum()),), generator=g)
+                  ).clamp(-M, M)
+    new[:5] = -old[:5]  # sign flips rewrite both sides
+    ref = mem.program(old, new, BITS, CELL_BITS, 0.1, 0.0, _gen(2),
+                      old_analog=first.cell_levels, exact_extremes=True)
+    state = first.cell_levels.clone()
+    inc = mem.program(old, new, BITS, CELL_BITS, 0.1, 0.0, _gen(2), old_analog=state,
+                      exact_extremes=True, out=state, old_analog_codes=first.analog_codes)
+    assert torch.equal(inc.cell_levels, ref.cell_levels)
+    assert torch.equal(inc.analog_codes, ref.analog_codes)
+    assert torch.equal(inc.analog_codes, mem.levels_to_codes(inc.cell_levels, CELL_BITS))
+    # the written cells: exactly those whose digit changed, listed in ascending order
+    changed = mem.code_digits(new, BITS, CELL_BITS) != mem.code_digits(old, BITS, CELL_BITS)
+    assert torch.equal(inc.written, changed)
+    assert torch.equal(inc.written_index, changed.view(-1).nonzero().squeeze(1))
+    assert int(inc.cells_written) == int(changed.sum())
+    # unchanged weights keep their analog codes exactly
+    same = old == new
+    assert torch.equal(inc.analog_codes[same], first.analog_codes[same])
+
+
+def test_writer_counts_each_written_cell_once():
+    from bplight.config import load_spec
+    from bplight.numerics import MemristorWriter, convert
+
+    spec = load_spec("bplight-16b")
+    torch.manual_seed(0)
+    model = convert(torch.nn.Linear(16, 8), spec)
+    writer = MemristorWriter(model, spec)
+    masks = []
+    for _ in range(3):
+        with torch.no_grad():
+            model.weight.add_(0.01 * torch.randn_like(model.weight))
+        before = writer.levels.clone()
+        codes = writer.codes.clone()
+        writer.step()
+        new_d = mem.code_digits(writer.codes, spec.update.weight_bits, spec.memristor.cell_bits)
+        old_d = mem.code_digits(codes, spec.update.weight_bits, spec.memristor.cell_bits)
+        masks.append(new_d != old_d)
+        assert torch.equal(writer.levels[~masks[-1]], before[~masks[-1]])
+    counts = writer.write_counts()["Linear"]
+    assert torch.equal(counts, sum(m.int() for m in masks).view(counts.shape))
