@@ -10,6 +10,8 @@ of the hardware description:
 * ``nearest``     — ``update.rounding: nearest`` (what stochastic rounding buys);
 * ``mixed``       — ``update.scheme: mixed_precision`` (Nandakumar2020: a 32-bit digital
   accumulator per weight, whole grid steps transferred at every batch);
+* ``mixed-nearest`` — the same, moving a step once |chi| reaches half a step
+  (``update.transfer_rounding: nearest``);
 * ``mixed-8``     — the same with a periodic transfer every 8 batches;
 * ``calibrated``  — ``adc_range_mode: calibrated`` on all three products (range
   management of the error and gradient reads; every operand is already scaled by its
@@ -79,14 +81,19 @@ DESIGNS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "bplight-8b-1x2": ("bplight-8b-1x2", (), "8-b operands, 1-b x 2-b slices"),
     "lossy-w6": ("bplight-16b", ("update.weight_bits=6",),
                  "bplight-16b storing 6-bit weights (2 x 3-bit cells per side)"),
+    "lossy-adc4": ("bplight-16b", tuple(f"{p}.adc_bits=4" for p in PHASES),
+                   "bplight-16b with 4-bit ADCs (below the 6 bits of exact reads)"),
 }
-"""name -> (preset, overrides, description). ``lossy-w6``: a design that loses > 1 pp."""
+"""name -> (preset, overrides, description). ``lossy-w6`` and ``lossy-adc4``: designs that
+lose > 1 pp (coarse stored weights; coarse ADC reads)."""
 
 TECHNIQUES: dict[str, tuple[tuple[str, ...], str]] = {
     "plain": ((), "stochastic rounding, direct writes (the design as is)"),
     "nearest": (("update.rounding=nearest",), "nearest rounding of updates"),
     "mixed": (("update.scheme=mixed_precision",),
               "mixed precision: 32-b accumulator, transfer at every batch"),
+    "mixed-nearest": (("update.scheme=mixed_precision", "update.transfer_rounding=nearest"),
+                      "mixed precision, a step moved once |chi| reaches half a step"),
     "mixed-8": (("update.scheme=mixed_precision", "update.transfer_every=8"),
                 "mixed precision, transfer every 8 batches"),
     "calibrated": (tuple(f"{p}.adc_range_mode=calibrated" for p in PHASES),
@@ -95,10 +102,18 @@ TECHNIQUES: dict[str, tuple[tuple[str, ...], str]] = {
                    "hardware-aware fine-tuning on the host"),
 }
 
-DEFAULT_PLAN = {
-    "lenet5": ("plain", "nearest", "mixed", "mixed-8", "deploy"),
-    "vgg8": ("plain", "mixed", "deploy"),
+DEFAULT_PLAN: dict[str, dict[str, tuple[str, ...]]] = {
+    "lenet5": {"bplight-16b": ("plain", "nearest", "mixed", "deploy"),
+               "bplight-8b-1x2": ("plain", "mixed", "deploy"),
+               "lossy-w6": ("plain", "nearest", "mixed", "mixed-nearest", "mixed-8",
+                            "deploy"),
+               "lossy-adc4": ("plain", "calibrated")},
+    "vgg8": {"bplight-16b": ("plain", "mixed"),
+             "bplight-8b-1x2": ("plain", "mixed"),
+             "lossy-w6": ("plain", "mixed", "deploy")},
 }
+"""Techniques run per model and design (sized to ~1 h on the shared 2-core machine);
+``--techniques`` picks among them."""
 
 
 def _git() -> dict[str, Any]:
@@ -174,12 +189,13 @@ def run(models: list[str], designs: list[str], techniques: list[str] | None, run
     for mname in models:
         w = WORKLOADS[mname]
         trace = _workload_of(w)
-        plan = [t for t in DEFAULT_PLAN[mname] if techniques is None or t in techniques]
         print(f"{w.title}", flush=True)
         fp32_dir = runs / f"{mname}-fp32"
         fp32 = _train(_cfg(w, "fp32", ()), fp32_dir, fresh)
         for dname in designs:
             preset, dover, _ = DESIGNS[dname]
+            plan = [t for t in DEFAULT_PLAN[mname].get(dname, ())
+                    if techniques is None or t in techniques]
             plain_j = None
             plain_acc = None
             for tname in plan:

@@ -43,7 +43,8 @@ def test_chi_moves_whole_steps_and_keeps_the_remainder():
     _, layer, writer = _writer()
     _run(layer, writer, INCS)
     assert writer.codes.tolist() == [127, -31]
-    assert writer.mixed.chi.tolist() == [10, -2]  # weight 0: 5 x 2 LSBs, none transferable
+    # weight 0: 2 LSBs a batch, clipped at the top code, kept below one step (3 LSBs)
+    assert writer.mixed.chi.tolist() == [3, -2]
     assert writer.step_writes == [0, 2, 0, 1, 1]
     assert writer.write_record() == {"cell_writes": 4, "cells": 8, "steps": 5,
                                      "write_fraction": 4 / 40}
@@ -51,7 +52,7 @@ def test_chi_moves_whole_steps_and_keeps_the_remainder():
     assert counts.tolist() == [[[[0, 0], [0, 0]], [[0, 0], [3, 1]]]]
     torch.testing.assert_close(layer.weight.detach(), torch.tensor([[1.0, -31 / 127]]))
     torch.testing.assert_close(writer.mixed.residual(),
-                               torch.tensor([2.5 * EPS, -0.5 * EPS], dtype=torch.float64))
+                               torch.tensor([0.75 * EPS, -0.5 * EPS], dtype=torch.float64))
 
 
 def test_periodic_transfer_writes_only_every_nth_batch():
@@ -61,9 +62,21 @@ def test_periodic_transfer_writes_only_every_nth_batch():
     _run(layer, writer, INCS)
     assert writer.step_writes == [0, 2, 0, 1, 0]
     assert writer.codes.tolist() == [127, -30]
-    assert writer.mixed.chi.tolist() == [10, -6]
+    assert writer.mixed.chi.tolist() == [5, -6]  # weight 0: 3 after batch 4, + 2
     # between transfers the layer keeps the weight the cells hold, not the request
     torch.testing.assert_close(layer.weight.detach(), torch.tensor([[1.0, -30 / 127]]))
+
+
+def test_nearest_transfer_moves_at_half_a_step():
+    # weight 1: chi 2 -> round(2/4) = 1 step (half away from zero): -31, chi -2;
+    # +2 -> 0: nothing; +1 -> 1: nothing; +3 -> 4: -30, chi 0; -6 -> round(-1.5) = -2:
+    # -32, chi 2. Weight 0 saturated: nothing moves, chi held below one step (3).
+    _, layer, writer = _writer("update.transfer_rounding=nearest")
+    _run(layer, writer, INCS)
+    assert writer.codes.tolist() == [127, -32]
+    assert writer.mixed.chi.tolist() == [3, 2]
+    # -32 -> -31: 2 cells; -31 -> -30: 1 cell; -30 = (-)[14, 1] -> -32 = (-)[0, 2]: 2 cells
+    assert writer.step_writes == [2, 0, 0, 1, 2]
 
 
 def test_direct_rounding_writes_more_for_the_same_requests():

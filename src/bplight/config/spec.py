@@ -326,6 +326,12 @@ class UpdateConfig(FrozenConfig):
         1, ge=1, le=10**6, description="Under scheme 'mixed_precision': batches between "
         "transfers from chi to the cells (1: Nandakumar2020's threshold check at every "
         "batch; N: a periodic transfer, cells written at most once in N batches).")
+    transfer_rounding: Literal["truncate", "nearest"] = Field(
+        "truncate", description="Under scheme 'mixed_precision': the grid steps a transfer "
+        "moves, trunc(chi / step) ('truncate': a cell moves once |chi| reaches a whole "
+        "step, Nandakumar2020; the cells lag the accumulated weight by up to one step) or "
+        "round(chi / step) ('nearest': once |chi| reaches half a step; the cells hold the "
+        "accumulated weight to within half a step, as nearest rounding would).")
     accumulator_bits: int = Field(
         32, ge=4, le=48, description="Under scheme 'mixed_precision': bits of each chi "
         "word, a signed fixed-point number over the weight's range (accumulator_bits - "

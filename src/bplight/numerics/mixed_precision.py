@@ -12,7 +12,9 @@ accumulator ``chi``:
   the whole grid steps of chi, ``p = trunc(chi / ε)`` (ε: the stored weight's grid step,
   ``range / (2^(weight_bits-1) - 1)``), are moved into the cells (the weight's code
   becomes ``code + p``, clipped to the code range) and subtracted from chi; the
-  remainder, ``|chi| < ε`` unless the weight saturated, stays in chi;
+  remainder, ``|chi| < ε`` unless the weight saturated, stays in chi
+  (``update.transfer_rounding: nearest``: ``p = round(chi / ε)``, ``|chi| <= ε/2``);
+  a weight clipped at the end of its range keeps less than one step in chi (no wind-up);
 * the forward and backward passes use the weight the cells hold (programming noise
   included); the optimizer's next step starts from it.
 
@@ -56,6 +58,7 @@ class MixedPrecisionAccumulator:
         self.bits = update.weight_bits
         self.frac_bits = update.accumulator_bits - update.weight_bits
         self.transfer_every = update.transfer_every
+        self.nearest = update.transfer_rounding == "nearest"
         self.chi_max = 2 ** (update.accumulator_bits - 1) - 1
         self.unit = 2 ** self.frac_bits  # LSBs of chi per weight grid step
         # LSB of chi in weight units (float64: increments are far below float32's ulp of w)
@@ -75,11 +78,23 @@ class MixedPrecisionAccumulator:
         return (step + 1) % self.transfer_every == 0
 
     def transfer(self, codes: torch.Tensor) -> torch.Tensor:
-        """New codes ``clip(codes + trunc(chi / ε))``; the grid steps moved leave chi."""
+        """New codes ``clip(codes + trunc(chi / ε))`` (``transfer_rounding: nearest``:
+        ``round(chi / ε)``, halves away from zero); the grid steps moved leave chi."""
         m = max_code(self.bits)
-        steps = torch.div(self.chi, self.unit, rounding_mode="trunc")
-        new = (codes + steps).clamp_(-m, m)
+        if self.nearest:
+            half = self.unit // 2
+            steps = torch.div(self.chi.abs() + half, self.unit,
+                              rounding_mode="floor") * self.chi.sign()
+        else:
+            steps = torch.div(self.chi, self.unit, rounding_mode="trunc")
+        wanted = codes + steps
+        new = wanted.clamp(-m, m)
         self.chi.sub_((new - codes) * self.unit)
+        # anti-windup: a saturated weight keeps less than one step in chi, so it leaves
+        # the bound as soon as its updates turn (design choice of this model)
+        clipped = new != wanted
+        bound = self.unit - 1
+        self.chi.copy_(torch.where(clipped, self.chi.clamp(-bound, bound), self.chi))
         return new
 
     def set_held(self, held: torch.Tensor) -> None:
