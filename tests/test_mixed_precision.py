@@ -193,3 +193,15 @@ def test_sweep_agrees_with_estimate_on_the_scheme(lenet):
     one = _est(lenet, "update.scheme=mixed_precision")
     assert float(res.energy_j[1]) == pytest.approx(one.energy_j, rel=1e-9)
     assert float(res.energy_j[0]) == pytest.approx(_est(lenet).energy_j, rel=1e-9)
+
+
+def test_wear_record_shows_the_scheme_and_its_fewer_writes():
+    from bplight.experiments.wear import wear_lines, wear_record
+
+    spec, layer, writer = _writer()
+    _run(layer, writer, INCS)
+    wear = wear_record(writer, spec, epochs=1, source="s")
+    assert wear["update_scheme"] == "mixed_precision" and wear["transfer_every"] == 1
+    # (-)digit0 of weight 1 written 3 times, (-)digit1 once (hand count above)
+    assert wear["cell_writes"] == 4 and wear["max_writes_per_cell"] == 3
+    assert "mixed-precision updates, changed writes, 5 updates" in wear_lines(wear)[0]

@@ -14,6 +14,8 @@ step the run trained, resumed parts included) and returns a JSON-ready record:
   array survives before its most-written cell reaches its endurance (the first cell to
   fail ends the array's guaranteed life), and ``lifetime_runs_mean`` = endurance / mean
   (the life if writes were levelled evenly over the cells);
+* ``update_scheme`` (and ``transfer_every``): under mixed-precision updates a cell is
+  written only when its weight's accumulator moves a whole step, and the counts show it;
 * the write policy's effect: the same run under ``update.write_policy: all`` writes every
   cell once per step, so its lifetime is endurance / steps exactly
   (``lifetime_runs_if_all``); ``policy_gain`` = lifetime_runs / lifetime_runs_if_all.
@@ -101,9 +103,13 @@ def wear_record(writer: Any, spec: Any, epochs: int, source: str | None = None
               else torch.zeros(0, dtype=torch.int32))
     if source is None:
         source = endurance_source(spec)
-    return wear_from_counts(counts.cpu(), writer.steps, epochs,
-                            float(spec.memristor.endurance_cycles), source,
-                            spec.update.write_policy)
+    rec = wear_from_counts(counts.cpu(), writer.steps, epochs,
+                           float(spec.memristor.endurance_cycles), source,
+                           spec.update.write_policy)
+    rec["update_scheme"] = spec.update.scheme  # mixed precision writes fewer cells
+    if spec.update.scheme == "mixed_precision":
+        rec["transfer_every"] = spec.update.transfer_every
+    return rec
 
 
 def read_wear(run_dir: Path | str) -> dict[str, Any]:
@@ -133,8 +139,10 @@ def wear_lines(w: dict[str, Any]) -> list[str]:
     labels = [str(lo) if hi == lo + 1 else f"{lo}-{hi - 1}"
               for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
     bins = ", ".join(f"{lab}: {n}" for lab, n in zip(labels, hist["counts"], strict=True) if n)
+    scheme = w.get("update_scheme", "direct")
+    how = "" if scheme == "direct" else f"{scheme.replace('_', '-')} updates, "
     lines = [
-        f"memristor wear ({w['write_policy']} writes, {w['steps']} updates, {w['epochs']} "
+        f"memristor wear ({how}{w['write_policy']} writes, {w['steps']} updates, {w['epochs']} "
         f"epochs): {w['cell_writes']} cell writes over {w['cells']} cells; per cell max "
         f"{w['max_writes_per_cell']}, mean {w['mean_writes_per_cell']:.4g}",
         f"  writes per cell (count: cells): {bins}",
