@@ -342,8 +342,8 @@ class UpdateConfig(FrozenConfig):
         "off chip, read and written once per weight per batch at the DRAM's energy per "
         "bit (no chip area); 'edram': an on-chip buffer sized for every weight the "
         "memristor arrays hold, at the eDRAM's energy and area per bit (ISAAC density; "
-        "for the reference chip's 138 M weights at 32 bits this is ~700 mm2, hence the "
-        "default 'dram', an assumption).")
+        "for the reference chip's 151 M weights at 32 bits this is 765 mm2, 15x the "
+        "chip, hence the default 'dram', an assumption).")
 
     @model_validator(mode="after")
     def _accumulator_finer_than_weights(self) -> UpdateConfig:
