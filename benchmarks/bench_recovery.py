@@ -102,18 +102,16 @@ TECHNIQUES: dict[str, tuple[tuple[str, ...], str]] = {
                    "hardware-aware fine-tuning on the host"),
 }
 
-DEFAULT_PLAN: dict[str, dict[str, tuple[str, ...]]] = {
-    "lenet5": {"bplight-16b": ("plain", "nearest", "mixed", "deploy"),
-               "bplight-8b-1x2": ("plain", "mixed", "deploy"),
-               "lossy-w6": ("plain", "nearest", "mixed", "mixed-nearest", "mixed-8",
-                            "deploy"),
-               "lossy-adc4": ("plain", "calibrated")},
-    "vgg8": {"bplight-16b": ("plain", "mixed"),
-             "bplight-8b-1x2": ("plain", "mixed"),
-             "lossy-w6": ("plain", "mixed", "deploy")},
-}
-"""Techniques run per model and design (sized to ~1 h on the shared 2-core machine);
-``--techniques`` picks among them."""
+DEFAULT_PLAN: list[tuple[str, str, tuple[str, ...]]] = [
+    ("lenet5", "lossy-w6", ("plain", "mixed", "mixed-nearest", "nearest", "deploy")),
+    ("lenet5", "bplight-16b", ("plain", "nearest", "mixed")),
+    ("lenet5", "bplight-8b-1x2", ("plain", "mixed")),
+    ("lenet5", "lossy-adc4", ("plain", "calibrated")),
+    ("vgg8", "lossy-w6", ("plain", "mixed")),
+    ("vgg8", "bplight-16b", ("plain", "mixed")),
+]
+"""(model, design, techniques) in order of priority, sized to the shared 2-core machine
+(~4 min a LeNet-5 row under load 10); ``--techniques`` picks among them."""
 
 
 def _git() -> dict[str, Any]:
@@ -182,66 +180,79 @@ def _chip_joules_per_image(trace, spec, batch: int, fraction: float | None) -> f
         "joules_per_image"]
 
 
+def _row(mname: str, dname: str, tname: str, runs: Path, fresh: bool, fp32_dir: Path,
+         fp32: dict[str, Any], trace: Any) -> dict[str, Any]:
+    """Train (or reuse) one row of the table and read its accuracy, cost and wear."""
+    w = WORKLOADS[mname]
+    preset, dover, _ = DESIGNS[dname]
+    tover, _ = TECHNIQUES[tname]
+    row: dict[str, Any] = {"model": mname, "design": dname, "technique": tname,
+                           "fp32_test_accuracy": fp32["test_accuracy"]}
+    if tname == "deploy":
+        cfg = _cfg(w, preset, dover, epochs=1, lr=w.lr / 10, init_from=str(fp32_dir),
+                   finetune_on="host")
+        s = _train(cfg, runs / f"{mname}-{dname}-deploy", fresh)
+        d = s["deploy"]
+        row.update(test_accuracy=d["as_is_test_accuracy"],
+                   finetuned_test_accuracy=d["finetuned_test_accuracy"],
+                   host_joules_per_image=d.get("joules_per_image"),
+                   host_design=d.get("cost_design"), finetune_images=d["finetune_images"])
+    else:
+        overrides = (*dover, *tover)
+        s = _train(_cfg(w, preset, overrides), runs / f"{mname}-{dname}-{tname}", fresh)
+        spec = load_spec(preset, list(overrides))
+        mem = s.get("memristor") or {}
+        wear = mem.get("wear") or {}
+        row.update(
+            test_accuracy=s["test_accuracy"],
+            chip_joules_per_image=_chip_joules_per_image(trace, spec, w.batch,
+                                                         mem.get("write_fraction")),
+            write_fraction=mem.get("write_fraction"), cell_writes=mem.get("cell_writes"),
+            max_writes_per_cell=wear.get("max_writes_per_cell"),
+            lifetime_runs=wear.get("lifetime_runs"))
+    row.update(wall_time_s=s["wall_time_s"], code=s.get("code"),
+               load_average=s.get("load_average"))
+    return row
+
+
+def _gains(rows: list[dict[str, Any]]) -> None:
+    """Gain (pp) and extra energy per image of every row over its design's plain row."""
+    plain = {(r["model"], r["design"]): r for r in rows if r["technique"] == "plain"}
+    for r in rows:
+        p = plain.get((r["model"], r["design"]))
+        if p is None or r is p:
+            continue
+        r["gain_pp"] = 100 * (r["test_accuracy"] - p["test_accuracy"])
+        if r["technique"] == "deploy":
+            r["finetuned_gain_pp"] = 100 * (r["finetuned_test_accuracy"] - p["test_accuracy"])
+        else:
+            r["extra_joules_per_image"] = (r["chip_joules_per_image"]
+                                           - p["chip_joules_per_image"])
+
+
 def run(models: list[str], designs: list[str], techniques: list[str] | None, runs: Path,
         fresh: bool) -> dict[str, Any]:
+    """Train the rows of :data:`DEFAULT_PLAN` (in its order of priority) for ``models`` and
+    ``designs`` (and ``techniques``, if given)."""
     rows: list[dict[str, Any]] = []
     t_all = time.perf_counter()
-    for mname in models:
+    fp32: dict[str, tuple[Path, dict[str, Any], Any]] = {}
+    for mname, dname, plan in DEFAULT_PLAN:
+        if mname not in models or dname not in designs:
+            continue
         w = WORKLOADS[mname]
-        trace = _workload_of(w)
-        print(f"{w.title}", flush=True)
-        fp32_dir = runs / f"{mname}-fp32"
-        fp32 = _train(_cfg(w, "fp32", ()), fp32_dir, fresh)
-        for dname in designs:
-            preset, dover, _ = DESIGNS[dname]
-            plan = [t for t in DEFAULT_PLAN[mname].get(dname, ())
-                    if techniques is None or t in techniques]
-            plain_j = None
-            plain_acc = None
-            for tname in plan:
-                tover, _ = TECHNIQUES[tname]
-                row: dict[str, Any] = {"model": mname, "design": dname, "technique": tname,
-                                       "fp32_test_accuracy": fp32["test_accuracy"]}
-                if tname == "deploy":
-                    cfg = _cfg(w, preset, dover, epochs=1, lr=w.lr / 10,
-                               init_from=str(fp32_dir), finetune_on="host")
-                    s = _train(cfg, runs / f"{mname}-{dname}-deploy", fresh)
-                    d = s["deploy"]
-                    row.update(
-                        test_accuracy=d["as_is_test_accuracy"],
-                        finetuned_test_accuracy=d["finetuned_test_accuracy"],
-                        host_joules_per_image=d.get("joules_per_image"),
-                        host_design=d.get("cost_design"),
-                        finetune_images=d["finetune_images"], wall_time_s=s["wall_time_s"],
-                        code=s.get("code"), load_average=s.get("load_average"))
-                    if plain_acc is not None:
-                        row["gain_pp"] = 100 * (d["as_is_test_accuracy"] - plain_acc)
-                        row["finetuned_gain_pp"] = 100 * (d["finetuned_test_accuracy"]
-                                                          - plain_acc)
-                    rows.append(row)
-                    continue
-                overrides = (*dover, *tover)
-                s = _train(_cfg(w, preset, overrides), runs / f"{mname}-{dname}-{tname}",
-                           fresh)
-                spec = load_spec(preset, list(overrides))
-                mem = s.get("memristor") or {}
-                wear = mem.get("wear") or {}
-                joules = _chip_joules_per_image(trace, spec, w.batch, mem.get("write_fraction"))
-                if tname == "plain":
-                    plain_j, plain_acc = joules, s["test_accuracy"]
-                row.update(
-                    test_accuracy=s["test_accuracy"], chip_joules_per_image=joules,
-                    write_fraction=mem.get("write_fraction"),
-                    cell_writes=mem.get("cell_writes"),
-                    max_writes_per_cell=wear.get("max_writes_per_cell"),
-                    lifetime_runs=wear.get("lifetime_runs"),
-                    wall_time_s=s["wall_time_s"], code=s.get("code"),
-                    load_average=s.get("load_average"))
-                if plain_acc is not None:
-                    row["gain_pp"] = 100 * (s["test_accuracy"] - plain_acc)
-                if plain_j is not None:
-                    row["extra_joules_per_image"] = joules - plain_j
-                rows.append(row)
+        if mname not in fp32:
+            print(f"{w.title}", flush=True)
+            fp32_dir = runs / f"{mname}-fp32"
+            fp32[mname] = (fp32_dir, _train(_cfg(w, "fp32", ()), fp32_dir, fresh),
+                           _workload_of(w))
+        for tname in plan:
+            if techniques is None or tname in techniques:
+                rows.append(_row(mname, dname, tname, runs, fresh, *fp32[mname]))
+    order = {(m, d): i for i, (m, d) in enumerate((m, d) for m in WORKLOADS for d in DESIGNS)}
+    rows.sort(key=lambda r: (order[(r["model"], r["design"])],
+                             list(TECHNIQUES).index(r["technique"])))
+    _gains(rows)
     return {
         "rows": rows, "designs": {k: DESIGNS[k][2] for k in designs},
         "techniques": {k: v[1] for k, v in TECHNIQUES.items()},
