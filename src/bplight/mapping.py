@@ -10,6 +10,9 @@ Every matrix product of training is written ``Y[M, N] = A[M, K] @ B[N, K].T``:
 * the reduction dimension ``K`` is cut into chunks of ``wavelengths_per_bank``; each
   (chunk, input slice, weight slice, sign pass) is one **analog pass** summed by one
   balanced detector and read by one ADC conversion, then shifted and added digitally.
+  Under ``slice_sum: analog`` the passes of a K-chunk are shifted and added in the
+  analog domain instead and the ADC reads their sum once (``adc_reads``,
+  :mod:`bplight.photonics.slice_sum`).
 
 Signed input operands (backpropagated errors; inputs of the first layer) need either
 two passes (positive and negative parts; the default, ``two_pass``) or an offset
@@ -78,8 +81,10 @@ _INT_FIELDS = ("m", "k", "n", "groups", "fold_adds", "chunk", "k_chunks", "dac_b
                "ring_bits", "input_slices", "weight_slices", "sign_passes", "full_scale",
                "passes_per_chunk", "analog_passes", "dac_conversions", "ring_settings",
                "shift_adds", "digital_macs", "weight_rows", "stream_length",
-               "needed_adc_bits", "adc_read_bits")
-_BOOL_FIELDS = ("analog", "input_signed", "offset_encoding", "integer_sums")
+               "needed_adc_bits", "adc_read_bits", "sum_full_scale", "adc_reads",
+               "analog_adds")
+_BOOL_FIELDS = ("analog", "input_signed", "offset_encoding", "integer_sums",
+                "slice_sum_analog")
 _FLOAT_FIELDS = ("adc_range", "adc_clip", "adc_step")
 _BITS_FIELDS = ("input_bits", "weight_bits", "adc_bits", "input_magnitude_bits",
                 "weight_magnitude_bits", "input_code_bits")
@@ -131,12 +136,14 @@ class Mapping:
     """Resolution each pass is read at: ``adc_bits``, or for an ideal readout the bits an
     exact read needs (what the cost engine charges)."""
     adc_clip: Any
-    """Largest |read| of the ADC, in slice units (inf for an ideal readout)."""
+    """Largest |read| of the ADC, in its read units (inf for an ideal readout): slice
+    units of one pass, or under ``slice_sum_analog`` code units of the analog sum."""
     adc_step: Any
-    """ADC step in slice units; 0 for an ideal readout. With integer sums the designer
-    sets the step to one slice unit when the ADC has enough codes (2^(b-1) - 1 >=
-    adc_range·full_scale): noise-free reads are exact. Otherwise the step is
-    ``adc_range·full_scale / (2^(b-1) - 1)``."""
+    """ADC step in its read units; 0 for an ideal readout. With integer sums the designer
+    sets the step to one unit when the ADC has enough codes (2^(b-1) - 1 >=
+    adc_range·read full scale): noise-free reads are exact. Otherwise the step is
+    ``adc_range·read full scale / (2^(b-1) - 1)``; the read full scale is ``full_scale``
+    (one pass) or ``sum_full_scale`` (the analog sum)."""
     passes_per_chunk: Any
     """Analog passes for one output element and one K-chunk."""
     analog_passes: Any
@@ -157,11 +164,28 @@ class Mapping:
     """Input symbols streamed through a bank while one K-chunk of one group's ``B`` stays
     on its rings: ``m·input_slices·sign_passes``. ``analog_passes`` = ``groups`` ×
     ``stream_length`` × ``weight_rows`` × ``k_chunks`` for an analog product."""
+    slice_sum_analog: Any
+    """Whether the passes of one K-chunk are shifted and added in the analog domain and
+    read by one ADC conversion (``slice_sum: analog``, :mod:`bplight.photonics.slice_sum`);
+    false for a digital product."""
+    sum_full_scale: Any
+    """Largest |output| of one K-chunk in code units, chunk·(2^m_in − 1)·(2^m_w − 1) (1 in
+    place of an unquantized operand's levels): the range the analog sum spans."""
+    adc_reads: Any
+    """ADC conversions of the whole GEMM: one per pass (digital slice sum), or one per
+    output element and K-chunk (analog slice sum)."""
+    analog_adds: Any
+    """Passes sampled into an analog shift-and-add accumulator (``analog_passes`` under
+    the analog slice sum, else 0): the accumulator's actions."""
     adc_clip_var: Any = 0.0
     """Mean-square error that clipping at ``adc_clip`` adds to one K-chunk of one output
     element (code units², all passes weighted by their significance), as a calibration
     measured it on real operands (:mod:`bplight.numerics.calibration`); 0 where no
     calibration ran (a worst-case range never clips). The fast numerics add it."""
+    slice_adder_sigma: Any = 0.0
+    """Noise std (code units) the analog shift-and-add accumulator adds to one K-chunk's
+    sum before its ADC read (kT/C, :func:`bplight.photonics.slice_sum.adder_sigma`);
+    0 under the digital slice sum, without detector noise, and in the array form."""
 
 
 def _ceil_div(a: Any, b: Any) -> Any:
@@ -173,7 +197,7 @@ def plan_arrays(m: Any, k: Any, n: Any, *, groups: Any = 1, input_signed: Any = 
                 fold_adds: Any = 0, analog: Any = True, input_bits: Any = 16,
                 weight_bits: Any = 16, dac_bits: Any = 1, ring_bits: Any = 1,
                 adc_bits: Any = 0, adc_range: Any = 1.0, offset_inputs: Any = False,
-                chunk: Any = 16) -> Mapping:
+                chunk: Any = 16, analog_sum: Any = False) -> Mapping:
     """The Mapping of GEMMs ``groups × (Y[m, n] = A[m, k] @ B[n, k].T)``, every argument a
     scalar or a numpy array (all broadcast together): the one set of formulas behind
     :func:`plan`, :func:`bplight.cost.estimate` and :func:`bplight.cost.sweep`.
@@ -182,7 +206,9 @@ def plan_arrays(m: Any, k: Any, n: Any, *, groups: Any = 1, input_signed: Any = 
     stands for ``None`` in ``input_bits``, ``weight_bits`` and ``adc_bits``;
     ``offset_inputs``: ``signed_inputs == "offset"``; ``analog``: the product runs on the
     photonic core (false for digital products and in fp32 mode); ``chunk``: wavelengths
-    per bank.
+    per bank; ``analog_sum``: ``slice_sum == "analog"`` (the passes of a K-chunk summed in
+    the analog domain, one ADC read of the sum: the ADC's range, step and needed bits
+    then refer to ``sum_full_scale`` in code units).
     """
     in_q = np.asarray(input_bits) > 0
     w_q = np.asarray(weight_bits) > 0
@@ -200,9 +226,15 @@ def plan_arrays(m: Any, k: Any, n: Any, *, groups: Any = 1, input_signed: Any = 
     sign_passes = np.where(signed & ~offset, 2, 1)
     k_chunks = _ceil_div(np.asarray(k), chunk)
     full_scale = np.multiply(chunk, (np.power(2, dac_bits) - 1) * (np.power(2, ring_bits) - 1))
-    needed = 1 + np.ceil(np.log2(full_scale + 1.0)).astype(np.asarray(full_scale).dtype)
     integer_sums = in_q & w_q
-    clip = np.where(adc_q, np.multiply(adc_range, full_scale), math.inf)
+    # the analog sum of a K-chunk: its worst case in code units (1 for unquantized levels)
+    levels_in = np.where(in_q, np.power(2, in_mag) - 1, 1)
+    levels_w = np.where(w_q, np.power(2, w_mag) - 1, 1)
+    sum_fs = np.multiply(chunk, levels_in * levels_w)
+    analog_sum = analog & np.asarray(analog_sum, dtype=bool)
+    read_fs = np.where(analog_sum, sum_fs, full_scale)
+    needed = 1 + np.ceil(np.log2(read_fs + 1.0)).astype(np.asarray(full_scale).dtype)
+    clip = np.where(adc_q, np.multiply(adc_range, read_fs), math.inf)
     codes = np.exp2(np.subtract(adc_bits, 1.0)) - 1.0
     step = clip / np.maximum(codes, 1.0)
     step = np.where(~adc_q, 0.0, np.where(
@@ -211,6 +243,8 @@ def plan_arrays(m: Any, k: Any, n: Any, *, groups: Any = 1, input_signed: Any = 
     stream = np.multiply(m, input_slices * sign_passes)
     weight_rows = np.multiply(n, weight_slices)
     passes = np.where(analog, groups * k_chunks * weight_rows * stream, 0)
+    outputs = groups * np.multiply(m, n)
+    reads = np.where(analog_sum, outputs * k_chunks, passes)
     return Mapping(
         gemm=None, m=m, k=k, n=n, groups=groups, fold_adds=fold_adds, input_signed=signed,
         analog=analog, chunk=chunk, k_chunks=k_chunks, input_bits=input_bits,
@@ -226,9 +260,11 @@ def plan_arrays(m: Any, k: Any, n: Any, *, groups: Any = 1, input_signed: Any = 
         dac_conversions=np.where(analog, groups * np.multiply(m, k) * input_slices
                                  * sign_passes, 0),
         ring_settings=np.where(analog, groups * np.multiply(n, k) * weight_slices, 0),
-        shift_adds=np.where(analog, passes - groups * np.multiply(m, n) + fold_adds, 0),
+        shift_adds=np.where(analog, reads - outputs + fold_adds, 0),
         digital_macs=np.where(analog, 0, groups * np.multiply(m, k) * n),
-        weight_rows=weight_rows, stream_length=stream,
+        weight_rows=weight_rows, stream_length=stream, slice_sum_analog=analog_sum,
+        sum_full_scale=sum_fs, adc_reads=reads,
+        analog_adds=np.where(analog_sum, passes, 0),
     )
 
 
@@ -239,14 +275,23 @@ def plan(gemm: GemmShape, spec: HardwareSpec, adc_range: float | None = None,
 
     ``adc_range`` / ``adc_clip_var``: a calibrated ADC range (fraction of the worst-case
     sum) and the clipping error it was measured to cause, in place of the product's
-    ``adc_range`` (``adc_range_mode: calibrated``, :mod:`bplight.numerics.calibration`)."""
+    ``adc_range`` (``adc_range_mode: calibrated``, :mod:`bplight.numerics.calibration`).
+    Under ``slice_sum: analog`` the accumulator's noise (``slice_adder_sigma``) comes from
+    ``spec.slice_adder`` (:func:`bplight.photonics.slice_sum.adder_sigma`)."""
     p = spec.product(gemm.phase)
     values = _plan_values(
         gemm.m, gemm.k, gemm.n, gemm.groups, gemm.input_signed, gemm.fold_adds,
         p.analog and not spec.is_fp32, p.input_bits or 0, p.weight_bits or 0, p.dac_bits,
         p.ring_bits, p.adc_bits or 0, p.adc_range if adc_range is None else float(adc_range),
-        p.signed_inputs == "offset", spec.photonics.wavelengths_per_bank)
-    return Mapping(gemm=gemm, adc_clip_var=float(adc_clip_var), **values)
+        p.signed_inputs == "offset", spec.photonics.wavelengths_per_bank,
+        p.slice_sum == "analog")
+    acc = 0.0
+    if values["slice_sum_analog"] and p.detector_noise:
+        from bplight.photonics.slice_sum import adder_sigma
+
+        acc = adder_sigma(spec, values["sum_full_scale"])
+    return Mapping(gemm=gemm, adc_clip_var=float(adc_clip_var), slice_adder_sigma=acc,
+                   **values)
 
 
 # Memoised: one numpy evaluation costs ~0.1 ms, and the link budget and the numerics ask
@@ -254,12 +299,13 @@ def plan(gemm: GemmShape, spec: HardwareSpec, adc_range: float | None = None,
 @functools.lru_cache(maxsize=4096)
 def _plan_values(m: int, k: int, n: int, groups: int, signed: bool, fold: int, analog: bool,
                  input_bits: int, weight_bits: int, dac_bits: int, ring_bits: int,
-                 adc_bits: int, adc_range: float, offset_inputs: bool, chunk: int
-                 ) -> dict[str, Any]:
+                 adc_bits: int, adc_range: float, offset_inputs: bool, chunk: int,
+                 analog_sum: bool = False) -> dict[str, Any]:
     arr = plan_arrays(m, k, n, groups=groups, input_signed=signed, fold_adds=fold,
                       analog=analog, input_bits=input_bits, weight_bits=weight_bits,
                       dac_bits=dac_bits, ring_bits=ring_bits, adc_bits=adc_bits,
-                      adc_range=adc_range, offset_inputs=offset_inputs, chunk=chunk)
+                      adc_range=adc_range, offset_inputs=offset_inputs, chunk=chunk,
+                      analog_sum=analog_sum)
     values: dict[str, Any] = {}
     for name in _INT_FIELDS:
         values[name] = int(getattr(arr, name))

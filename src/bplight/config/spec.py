@@ -85,6 +85,16 @@ class ProductConfig(FrozenConfig):
         "positive and negative parts as two passes (skipped when the operand has no "
         "negative entries); 'offset' adds 2^(b-1) and subtracts a digitally computed "
         "correction (one pass, one extra bit of magnitude).")
+    slice_sum: Literal["digital", "analog"] = Field(
+        "digital", description="How the passes of one K-chunk (input slice x weight slice "
+        "x sign pass) are combined: 'digital' reads every pass with the ADC and shifts and "
+        "adds the reads digitally (ISAAC); 'analog' scales each detected pass by its "
+        "significance 2^(i dac_bits + j ring_bits) and accumulates them in a charge-domain "
+        "accumulator (block 'slice_adder'), read by ONE ADC conversion per output and "
+        "K-chunk, the analog shift-and-add of HolyLight-A (Liu et al., DATE 2019) done "
+        "after detection (photonics/slice_sum.py). The ADC then reads the whole chunk "
+        "output: its range is in code units and its error, with every pass's detector "
+        "noise and the accumulator's kT/C noise, enters once.")
 
     @property
     def quantized(self) -> bool:
@@ -260,6 +270,27 @@ class DetectorConfig(FrozenConfig):
         "'rate' f (a detector as fast as the symbol rate; 3 dB more noise).")
 
 
+class SliceAdderConfig(FrozenConfig):
+    """The charge-domain shift-and-add accumulator of a bank, used by products with
+    ``slice_sum: analog`` (photonics/slice_sum.py): each detected pass is sampled onto a
+    binary-weighted capacitor array (its significance) and the charges of one K-chunk's
+    passes are summed before one ADC conversion."""
+
+    capacitance_f: float = Field(
+        200e-15, gt=0, le=1e-9, description="Total sampling capacitance of the "
+        "accumulator (assumption: 200 fF). Sets its kT/C noise, (4/3) kT/C at the summed "
+        "output (the geometric sum of the halved samples), and its energy, C V^2 per "
+        "pass sampled (kT/C: Johnson-Nyquist noise of a sampled capacitor, textbook).")
+    swing_v: float = Field(
+        1.0, gt=0, le=5, description="Full-scale voltage of the accumulated sum "
+        "(assumption: 1 V, a 1.2 V supply less headroom); the whole chunk output's "
+        "worst-case sum maps onto it.")
+    capacitor_density_f_per_m2: float = Field(
+        2e-3, gt=0, description="Capacitance per area of the accumulator's MOM/MIM "
+        "capacitors: 2 fF/um^2 (assumption); its area, charged with the shift-and-add of "
+        "each bank, is 2 x capacitance / density (array + switches).")
+
+
 class MemristorConfig(FrozenConfig):
     """ReRAM cells that store the weights and are written by the weight update."""
 
@@ -389,8 +420,25 @@ class HardwareSpec(FrozenConfig):
     link: LinkConfig = LinkConfig()
     detector: DetectorConfig = DetectorConfig()
     memristor: MemristorConfig = MemristorConfig()
+    slice_adder: SliceAdderConfig = SliceAdderConfig()
     architecture: ArchitectureConfig = ArchitectureConfig()
     components: ComponentsConfig = ComponentsConfig()
+
+    @model_validator(mode="after")
+    def _analog_sums_fit_a_core(self) -> HardwareSpec:
+        banks = self.architecture.banks_per_core
+        for phase in PHASES:
+            p = self.product(phase)
+            if not (p.analog and p.slice_sum == "analog" and p.weight_bits is not None):
+                continue
+            slices = -(-(p.weight_bits - 1) // p.ring_bits)
+            if slices > banks:
+                raise ValueError(
+                    f"{phase}.slice_sum 'analog' sums the {slices} weight slices of an "
+                    f"output in one core, which has only architecture.banks_per_core = "
+                    f"{banks} banks; allowed: banks_per_core >= {slices} or slice_sum "
+                    "'digital'")
+        return self
 
     @model_validator(mode="after")
     def _rings_hold_their_slices(self) -> HardwareSpec:

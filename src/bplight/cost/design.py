@@ -73,6 +73,7 @@ def product_settings(value: Value) -> dict[str, np.ndarray]:
     out.update({f: stack(rows(f)) for f in _PRODUCT})
     out["analog"] = stack([r.astype(bool) & ~fp32 for r in rows("analog")])
     out["offset_inputs"] = stack([r == "offset" for r in rows("signed_inputs")])
+    out["analog_sum"] = stack([r == "analog" for r in rows("slice_sum")])
     return out
 
 
@@ -164,6 +165,30 @@ def ring_write_energy_from(value: Value) -> np.ndarray:
     (``components.nonvolatile_write_energy_j``), 0 for volatile rings."""
     return np.where(nonvolatile_rings_from(value),
                     value("components.nonvolatile_write_energy_j"), 0.0)
+
+
+def slice_adder_from(value: Value, settings: dict[str, np.ndarray]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The analog shift-and-add adder (:mod:`bplight.photonics.slice_sum`, from
+    ``spec.slice_adder``): energy per pass sampled into it (C·V²), its area per bank
+    (2·C / density; 0 unless some product has ``slice_sum: analog``) and the ADCs per
+    bank: one per bank, or where every analog product sums its slices in the analog
+    domain one per ``weight_slices`` banks (the banks whose slices one adder sums share
+    its ADC; the product with the fewest weight slices sets the count)."""
+    from bplight.photonics.slice_sum import adder_area_m2, adder_energy_j
+
+    cap = value("slice_adder.capacitance_f")
+    analog = settings["analog"]
+    used = np.any(settings["analog_sum"] & analog, axis=0)
+    energy = adder_energy_j(cap, value("slice_adder.swing_v"))
+    area = np.where(used, adder_area_m2(cap, value(
+        "slice_adder.capacitor_density_f_per_m2")), 0.0)
+    chunk = value("photonics.wavelengths_per_bank")
+    slices = plan_arrays(1, 1, 1, chunk=chunk, **settings).weight_slices  # [3, P]
+    shared = used & np.all(settings["analog_sum"] | ~analog, axis=0)
+    fewest = np.min(np.where(analog, slices, np.iinfo(np.int64).max), axis=0)
+    adcs_per_bank = np.where(shared, 1.0 / np.maximum(fewest, 1), 1.0)
+    return energy, area, adcs_per_bank
 
 
 def cells_per_weight_from(value: Value) -> np.ndarray:

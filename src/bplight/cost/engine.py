@@ -19,7 +19,9 @@ The model (``docs/cost-model.md`` has the derivations and the assumptions):
   tile*); a GEMM has ``T = k_chunks · ⌈weight_rows / banks_per_core⌉`` tiles, and each
   tile streams ``stream_length`` input symbols (weight-stationary: ``B`` is set once per
   batch — ``ring_settings`` — and every input row streams past it);
-* energy: ADC conversions and TIA per analog pass; DAC + modulator per input symbol per
+* energy: ADC conversions (one per pass; under ``slice_sum: analog`` one per output and
+  K-chunk, plus C·V² per pass sampled into the analog adder, charged with the
+  shift-and-add) and TIA per analog pass; DAC + modulator per input symbol per
   row tile (the core's banks share one modulated input); a ring setting (tuning DAC) per
   weight slice loaded, and the electro-optic hold of the C rings during each pass;
   shift-and-add per ``shift_adds``; memristor reads of the cells of every weight loaded
@@ -83,6 +85,7 @@ from bplight.cost.design import (
     plan_gemms,
     product_settings,
     ring_write_energy_from,
+    slice_adder_from,
     spec_values,
     write_fraction_from,
 )
@@ -329,7 +332,8 @@ class GemmTraffic:
 def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
                 cells_per_weight: ArrayLike, in_dram: np.ndarray, stash_over: np.ndarray,
                 arch: Architecture, comps: Components, calibration: ArrayLike = 0.0,
-                ring_write_energy_j: ArrayLike = 0.0) -> GemmTraffic:
+                ring_write_energy_j: ArrayLike = 0.0,
+                slice_adder_energy_j: ArrayLike = 0.0) -> GemmTraffic:
     """Dynamic energy of the GEMMs (module docstring, "Per GEMM"). ``calibration``: the
     fraction of each GEMM's ADC reads that feed a calibration histogram per batch
     (``adc_range_mode: calibrated``: 1 / ``adc_calibration_batches``), each one digital
@@ -350,9 +354,12 @@ def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
                         + ring_sets * (comps.weight_ring.set(comps.dac).energy_j
                                        + ring_write_energy_j))
     e["detector"] = mp.analog_passes * comps.detector.detect(f).energy_j
-    e["adc"] = mp.analog_passes * comps.adc.convert(mp.adc_read_bits, f).energy_j
-    e["shift_add"] = mp.shift_adds * comps.digital.shift_add().energy_j
-    calibration_ops = mp.analog_passes * np.asarray(calibration, dtype=float) + zeros
+    # one conversion per pass, or per K-chunk sum under slice_sum analog, whose passes
+    # are sampled into the analog adder (C V^2 each, photonics/slice_sum.py)
+    e["adc"] = mp.adc_reads * comps.adc.convert(mp.adc_read_bits, f).energy_j
+    e["shift_add"] = (mp.shift_adds * comps.digital.shift_add().energy_j
+                      + mp.analog_adds * np.asarray(slice_adder_energy_j) + zeros)
+    calibration_ops = mp.adc_reads * np.asarray(calibration, dtype=float) + zeros
     e["digital"] = (mp.digital_macs * comps.digital.mac().energy_j
                     + calibration_ops * comps.digital.activation().energy_j + zeros)
     b_words = mp.groups * mp.n * mp.k * sch.replicas  # weight-operand elements loaded
@@ -524,16 +531,20 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
              batch: ArrayLike, train: bool, arch: Architecture, comps: Components,
              cells_per_weight: ArrayLike, write_fraction: ArrayLike = 1.0,
              calibration: ArrayLike = 0.0, ring_write_energy_j: ArrayLike = 0.0,
-             accumulator: Accumulator = NO_ACCUMULATOR) -> KernelResult:
+             accumulator: Accumulator = NO_ACCUMULATOR,
+             slice_adder: tuple[ArrayLike, ArrayLike, ArrayLike] = (0.0, 0.0, 1.0)
+             ) -> KernelResult:
     """The cost model over design points (module docstring). ``mp``: the Mapping of every
     GEMM, arrays [G, P] or [G, 1]; layer and op fields [L, 1], [D, 1] per image; design
     parameters scalars or [P]; ``calibration`` [G, P] and ``ring_write_energy_j`` as
-    :func:`gemm_energy` takes them."""
+    :func:`gemm_energy` takes them; ``slice_adder``: the analog shift-and-add adder's
+    energy per pass, area per bank (charged with the shift-and-add) and ADCs per bank
+    (:func:`bplight.cost.design.slice_adder_from`)."""
     B = np.asarray(batch, dtype=float)
     sch = schedule(mp, table, B, train, arch, comps)
     in_dram, stash_over = capacities(lay, cells_per_weight, B, train, arch, comps)
     traffic = gemm_energy(mp, table, sch, lay, cells_per_weight, in_dram, stash_over, arch,
-                          comps, calibration, ring_write_energy_j)
+                          comps, calibration, ring_write_energy_j, slice_adder[0])
     upd = weight_update(lay, cells_per_weight, write_fraction, in_dram, train, arch, comps,
                         accumulator)
     op_elements, op_energy, op_time = digital_op_costs(ops, B, train, arch, comps)
@@ -546,9 +557,12 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
     area = arch.area_by_component_m2(comps)
     area["edram"] = area["edram"] + accumulator_area_m2(accumulator, cells_per_weight, arch,
                                                         comps)
+    area["shift_add"] = area["shift_add"] + arch.banks * np.asarray(slice_adder[1])
+    area["adcs"] = area["adcs"] * np.asarray(slice_adder[2])
     passes = _sum0(mp.analog_passes)
     counts = {
-        "analog_passes": passes, "adc_conversions": passes,
+        "analog_passes": passes, "adc_conversions": _sum0(mp.adc_reads),
+        "analog_sum_adds": _sum0(mp.analog_adds),
         "dac_conversions": _sum0(mp.dac_conversions * sch.row_tiles),
         "ring_settings": _sum0(traffic.ring_sets), "shift_adds": _sum0(mp.shift_adds),
         "ring_settings_per_ring": _sum0(traffic.ring_sets) / arch.weight_rings,
@@ -585,7 +599,7 @@ def evaluate_design(value: Value, table: GemmTable, lay: LayerArrays, ops: Digit
                     components_from(value, laser_electrical_power_w), cells_per_weight_from(value),
                     write_fraction_from(value, measured_write_fraction),
                     calibration_from(value)[table.phase], ring_write_energy_from(value),
-                    accumulator_from(value))
+                    accumulator_from(value), slice_adder_from(value, settings))
 
 
 # --------------------------------------------------------------------------------------

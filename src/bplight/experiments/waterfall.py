@@ -46,8 +46,10 @@ START = "bplight-paper"
 END = "bplight-16b"
 """Last point of the chain: the reference design."""
 
-DESIGNS = ("bplight-paper", "bplight-8b-1x2", "bplight-16b")
-"""The designs reported side by side (accuracy gap, six ratios, latency bound)."""
+DESIGNS = ("bplight-paper", "bplight-8b-1x2", "bplight-8b-analog-sum", "bplight-16b")
+"""The designs reported side by side (accuracy gap, six ratios, latency bound);
+``bplight-8b-analog-sum`` is ``bplight-8b-1x2`` with the analog shift-and-add of the
+slice passes (one ADC read per output and K-chunk, :mod:`bplight.photonics.slice_sum`)."""
 
 MODES = ("train", "infer")
 
@@ -274,7 +276,8 @@ def cost_point(spec: HardwareSpec, workloads: dict[str, Any], batch: int) -> Cos
         for m, w in workloads.items():
             phot = photonic_estimate(w, spec, mode, batch)
             bound[mode][m] = latency_bound(phot)
-            r_mac.append(phot.counts.get("analog_passes", math.nan) / phot.macs)
+            # ADC conversions: one per pass, or per K-chunk sum under slice_sum analog
+            r_mac.append(phot.counts.get("adc_conversions", math.nan) / phot.macs)
             e_mac.append(phot.energy_j / phot.macs)
             for name, base in BASELINES.items():
                 c = compare_to(phot, w, base, mode, batch)

@@ -18,6 +18,11 @@ ADC bits) at the price of clipping the rare large ones. The calibration:
    passes): its mean square per K-chunk of one output element is the Mapping's
    ``adc_clip_var``, which the fast engine injects (the exact engine clips each read).
 
+Under ``slice_sum: analog`` the ADC reads each K-chunk's analog sum (the passes shifted
+by their significance and added before the read, :mod:`bplight.photonics.slice_sum`): the
+range is then the percentile of those sums (code units, a fraction of
+``Mapping.sum_full_scale``) and the clipping error that of each sum.
+
 The digital units build the histogram from the ADC reads of the calibration batch (one
 element-wise operation per read); the cost engine charges it
 (:func:`bplight.cost.design.calibration_from`).
@@ -124,6 +129,8 @@ def calibrate(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float,
     n_a = max(1, min(a.shape[0], pairs // n_b))
     a_s, b_s = _strided(a, n_a), _strided(b, n_b)
     sums, sig = pass_sums(a_s, b_s, m, scales, a_negative)
+    if m.slice_sum_analog:  # the ADC reads each K-chunk's analog sum, not each pass
+        return _calibrate_sums(torch.einsum("pij,pijnmk->nmk", sig, sums), m, percentile)
     mags = sums.abs().reshape(-1)
     fs = float(m.full_scale)
     if mags.numel() == 0:
@@ -136,6 +143,25 @@ def calibrate(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float,
     err = torch.sign(sums) * (sums.abs() - clip).clamp(min=0)  # read - clipped read
     combined = torch.einsum("pij,pijnmk->nmk", sig, err)  # one K-chunk of one output
     return AdcCalibration(adc_range=clip / fs, clip_var=float(combined.square().mean()),
+                          clipped_fraction=float((over > 0).double().mean()),
+                          samples=int(mags.numel()))
+
+
+def _calibrate_sums(sums: torch.Tensor, m: Mapping, percentile: float) -> AdcCalibration:
+    """:func:`calibrate` under the analog slice sum: the clip at the ``percentile`` of the
+    noise-free analog sums ``sums`` (code units, one per K-chunk of one output; rounded up
+    to a whole code unit for integer sums), as a fraction of ``m.sum_full_scale``; the
+    clipping error is that of each sum itself."""
+    mags = sums.abs().reshape(-1)
+    fs = float(m.sum_full_scale)
+    if mags.numel() == 0:
+        return AdcCalibration(1.0, 0.0, 0.0, 0)
+    q = float(torch.quantile(mags[:: max(1, mags.numel() // (1 << 24))],
+                             min(percentile, 100.0) / 100.0))
+    clip = max(math.ceil(q - 1e-9), 1.0) if m.integer_sums else max(q, fs * 1e-6)
+    clip = min(clip, fs)
+    over = (mags - clip).clamp(min=0)
+    return AdcCalibration(adc_range=clip / fs, clip_var=float(over.square().mean()),
                           clipped_fraction=float((over > 0).double().mean()),
                           samples=int(mags.numel()))
 

@@ -196,7 +196,8 @@ def issued_counts(m: Mapping) -> dict[str, int]:
     g = m.gemm
     passes = g.groups * g.m * g.n * m.k_chunks * m.input_slices * m.weight_slices \
         * m.sign_passes
-    return {"analog_passes": passes, "adc_reads": passes,
+    reads = g.groups * g.m * g.n * m.k_chunks if m.slice_sum_analog else passes
+    return {"analog_passes": passes, "adc_reads": reads,
             "dac_symbols": g.groups * g.m * g.k * m.input_slices * m.sign_passes,
             "ring_settings": g.groups * g.n * g.k * m.weight_slices}
 
@@ -284,6 +285,10 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
     w_shift = torch.tensor([float(2 ** (m.ring_bits * j)) for j in range(s_w)],
                            dtype=a.dtype, device=a.device).repeat_interleave(n_out)
     y = torch.zeros(a.shape[0], n_out, dtype=a.dtype, device=a.device)
+    # slice_sum analog: the noisy passes of each K-chunk shifted and summed before one
+    # ADC read (photonics/slice_sum.py), [kc, M, N] in code units
+    acc = torch.zeros(kc, a.shape[0], n_out, dtype=a.dtype, device=a.device) \
+        if m.slice_sum_analog else None
     for sgn, part in parts:
         for i, xs in enumerate(input_slices(part, m)):
             xsc = chunked(xs).transpose(0, 1)  # [kc, M, C]
@@ -294,6 +299,10 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
                 noise = torch.randn(sums.shape, generator=generator, dtype=sums.dtype,
                                     device=sums.device)
                 sums = noise.mul_(sigma).add_(sums)
+            if acc is not None:  # analog shift-and-add: no read of the pass
+                shifted = (sums * w_shift).reshape(kc, -1, s_w, n_out).sum(dim=2)
+                acc.add_(shifted, alpha=sgn * float(2 ** (m.dac_bits * i)))
+                continue
             if step > 0:  # ADC: round to the step, clip at full scale (in place)
                 if step != 1.0:
                     sums.div_(step)
@@ -305,11 +314,22 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
             reads = sums.sum(dim=0) * w_shift  # shift-and-add
             shift = float(2 ** (m.dac_bits * i))
             y = y + (sgn * shift) * reads.reshape(-1, s_w, n_out).sum(dim=1)
+    if acc is not None:  # the accumulator's kT/C noise, then one ADC read per sum
+        if m.slice_adder_sigma > 0:
+            noise = torch.randn(acc.shape, generator=generator, dtype=acc.dtype,
+                                device=acc.device)
+            acc.add_(noise.mul_(m.slice_adder_sigma))
+        if step > 0:
+            acc.div_(step).round_().mul_(step)
+            if math.isfinite(clip):
+                acc.clamp_(-clip, clip)
+        y = acc.sum(dim=0)
     if offset:
         b_eff = sum(float(2 ** (m.ring_bits * j)) * ws for j, ws in enumerate(w_slices))
         y = y - offset * b_eff.sum(dim=(1, 2)).unsqueeze(0)
     if tally is not None:
-        run["adc_reads"] = run["analog_passes"]  # one conversion per pass
+        # one conversion per pass, or per K-chunk sum under the analog slice sum
+        run["adc_reads"] = run["analog_passes"] if acc is None else acc.numel()
         for k, v in run.items():
             tally[k] = tally.get(k, 0) + v
     return y * (sa * sb / (la * lb))
@@ -319,7 +339,8 @@ def rounds_away_crosstalk(m: Mapping) -> bool:
     """Whether the ADC reads integer sums in unit steps, so that crosstalk enters only
     as read errors (leaks below half a step are rounded away) rather than as a
     deterministic change of the weights."""
-    return m.adc_bits is not None and m.integer_sums and m.adc_step == 1.0
+    return (m.adc_bits is not None and m.integer_sums and m.adc_step == 1.0
+            and not m.slice_sum_analog)
 
 
 def slice_occupancy(t: torch.Tensor, scale: torch.Tensor | float, mag_bits: int, bits: int,
@@ -440,6 +461,10 @@ def fast_read_errors(m: Mapping, phys: Physics, input_has_negative: bool,
     step = m.adc_step
     sigma = phys.noise_sigma_rel * m.full_scale
     sign_passes = m.sign_passes if input_has_negative else 1
+    if m.slice_sum_analog:  # one read per K-chunk of the analog sum (photonics/slice_sum)
+        from bplight.photonics.slice_sum import sum_error_var
+
+        return ReadErrors(math.sqrt(m.k_chunks * sum_error_var(m, sigma, sign_passes)))
     quant_in = m.input_magnitude_bits is not None
     quant_w = m.weight_magnitude_bits is not None
     ni = m.input_slices if quant_in else 1
@@ -610,7 +635,7 @@ def needs_occupancy(m: Mapping, phys: Physics) -> bool:
     """Whether the fast-mode noise of ``m`` depends on the operands' slice occupancy
     (coarse ADC, or crosstalk leaks read by a unit-step ADC)."""
     needs = m.adc_step > 1.0 or (phys.crosstalk is not None and rounds_away_crosstalk(m))
-    return m.integer_sums and needs
+    return m.integer_sums and needs and not m.slice_sum_analog
 
 
 def operand_read_errors(m: Mapping, phys: Physics, a: Operand, b: Operand) -> ReadErrors:

@@ -48,6 +48,11 @@ SNR = (full_scale / sigma)^2 for the largest allowed pass noise sigma (slice uni
   per-pass sigma (exact: per read; fast: the same weighted variance). A coarse ADC whose
   rounding alone exceeds the target makes the design infeasible.
 
+Under ``slice_sum: analog`` (a product's passes summed in the analog domain, one ADC read
+per output and K-chunk) either budget applies to that one read of the sum, which carries
+every pass's noise weighted by its significance and the adder's kT/C noise
+(:func:`bplight.photonics.slice_sum.budget_sigma`).
+
 With no quantization and no ADC there is no requirement: the laser runs at the
 configured power, else at the maximum, and ``target_snr_db`` is None.
 
@@ -169,7 +174,8 @@ def _chunk_plans(spec: HardwareSpec) -> list[tuple[str, object]]:
         m = plan(GemmShape(1, c, 1, p), spec)
         if prod.adc_range_mode == "calibrated" and m.integer_sums and m.adc_step > 1.0:
             codes = 2.0 ** (m.adc_bits - 1) - 1.0
-            m = plan(GemmShape(1, c, 1, p), spec, adc_range=max(codes, 1.0) / m.full_scale)
+            read_fs = m.sum_full_scale if m.slice_sum_analog else m.full_scale
+            m = plan(GemmShape(1, c, 1, p), spec, adc_range=max(codes, 1.0) / read_fs)
         out.append((p, m))
     return out
 
@@ -186,7 +192,17 @@ def _target(spec: HardwareSpec) -> tuple[float | None, str, str]:
     laser = spec.laser
     z = NormalDist().inv_cdf(1.0 - laser.read_error_rate / 2.0)
     for phase, m in _chunk_plans(spec):
-        if laser.read_budget == "output_variance":
+        if m.slice_sum_analog:  # one read of the analog sum (photonics/slice_sum.py)
+            from bplight.photonics.slice_sum import budget_sigma
+
+            sigma_units, what, why = budget_sigma(
+                m, phase, laser.read_budget, laser.read_error_rate, laser.output_error_rel,
+                read_leak_units(spec))
+            if why:
+                return None, "", why
+            if math.isinf(sigma_units):
+                continue
+        elif laser.read_budget == "output_variance":
             if m.input_magnitude_bits is None and m.weight_magnitude_bits is None and (
                     m.adc_bits is None):
                 continue

@@ -79,7 +79,13 @@ def chunk_output_error_var(m: Any, sigma: float) -> float:
     """Error variance (code units²) of one K-chunk's shift-added output of the Mapping
     ``m`` when every pass is read with noise ``sigma`` (slice units): Σ over the passes
     (i, j) and the sign passes of 4^(i·dac + j·ring) · :func:`read_error_var`. Every pass
-    is taken as busy (a zero sum read by a coarse ADC errs less: conservative)."""
+    is taken as busy (a zero sum read by a coarse ADC errs less: conservative). Under
+    the analog slice sum, the one read of the sum (:func:`bplight.photonics.slice_sum.
+    sum_error_var`)."""
+    if getattr(m, "slice_sum_analog", False):
+        from bplight.photonics.slice_sum import sum_error_var
+
+        return sum_error_var(m, sigma)
     ni, nj = _slice_counts(m)
     _, total = significance_sq(ni, nj, m.dac_bits, m.ring_bits)
     step = m.adc_step
