@@ -9,6 +9,8 @@ take seconds; real training runs through the same executors in ``test_sweep.py``
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import signal
 import sqlite3
@@ -196,3 +198,16 @@ def test_a_worker_dying_while_idle_is_replaced(tmp_path: Path) -> None:
     assert sorted(o.id for o in outcomes) == ["t0", "t1", "t2"]
     assert all(o.ok and o.attempts == 1 for o in outcomes)  # no point was charged for it
     assert first[0] not in {o.result["pid"] for o in outcomes}
+
+
+def test_objectives_json_is_strict_and_the_float_fast_path_matches() -> None:
+    from bplight.experiments.sweep.store import _objectives_json
+
+    floats = {"a_j": 1.5, "b_s": math.nan, "c": math.inf, "d": -math.inf, "e": 1e-320}
+    text = _objectives_json(floats)  # the fast path (floats only)
+    assert json.loads(text) == {"a_j": 1.5, "b_s": None, "c": None, "d": None, "e": 1e-320}
+    assert "NaN" not in text and "Infinity" not in text
+    mixed = {**floats, "n": 3}  # the general path
+    assert _objectives_json(mixed) == text[:-1] + ', "n": 3}'
+    assert json.loads(_objectives_json({"reason": "loss NaN", "x": math.nan})) == {
+        "reason": "loss NaN", "x": None}

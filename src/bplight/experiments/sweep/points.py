@@ -94,10 +94,8 @@ def _cost_block(base: Any, designs: list[dict[str, Any]], paths: list[str],
     params = {}
     for p in paths:
         vals = [d[p] for d in designs]
-        if any(v is None or isinstance(v, str) for v in vals):
-            params[p] = np.array(vals, dtype=object)
-        else:
-            params[p] = np.array(vals)
+        arr = np.array(vals)  # None or a string among them: object, not 'U' (no casting)
+        params[p] = arr if arr.dtype.kind in "biuf" else np.array(vals, dtype=object)
     n = len(designs)
     cols: dict[str, np.ndarray] = {}
     feasible = np.ones(n, dtype=bool)
@@ -120,8 +118,10 @@ def _cost_block(base: Any, designs: list[dict[str, Any]], paths: list[str],
         for k, v in r.energy_by_component_j.items():
             cols[f"{mode}_energy_{k}_j"] = v / r.batch
     assert {f"train_{m}" for m in COST_METRICS} <= set(cols)
-    return [({k: float(v[i]) for k, v in cols.items()}, bool(feasible[i]), str(reason[i]))
-            for i in range(n)]
+    names = list(cols)  # columns to Python floats once, then one dict per design
+    rows = zip(*[np.asarray(cols[k], dtype=float).tolist() for k in names], strict=True)
+    return [(dict(zip(names, vals, strict=True)), ok, str(why))
+            for vals, ok, why in zip(rows, feasible.tolist(), reason.tolist(), strict=True)]
 
 
 @functools.lru_cache(maxsize=32)

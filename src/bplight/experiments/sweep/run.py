@@ -130,17 +130,18 @@ def _run(resolved: ResolvedSweep, designs: list[dict[str, Any]], store: SweepSto
     for wl in spec.workloads.cost:
         ids = [point_id("cost", bh, k, wl.key, None) for k in keys]
         n_cost += len(ids)
-        todo = [(i, d) for i, d in zip(ids, designs, strict=True) if i not in finished]
+        todo = [(i, d, k) for i, d, k in zip(ids, designs, keys, strict=True)
+                if i not in finished]
         bar = Progress(len(todo), f"cost {wl.model} b{wl.batch}",
                        opts.progress and len(todo) > 0)
         for lo in range(0, len(todo), COST_BLOCK):
             block = todo[lo:lo + COST_BLOCK]
-            results = cost_points(resolved, [d for _, d in block], wl)
+            results = cost_points(resolved, [d for _, d, _ in block], wl)
             recs = [PointRecord(id=i, kind="cost", design=d, workload=wl.key, seed=None,
                                 status="done" if ok else "infeasible", objectives=obj,
                                 reason=None if ok else (why or "infeasible"),
-                                code_version=cv)
-                    for (i, d), (obj, ok, why) in zip(block, results, strict=True)]
+                                code_version=cv, design_text=k)
+                    for (i, d, k), (obj, ok, why) in zip(block, results, strict=True)]
             n_cost_new += store.put(recs)
             n_cost_bad += sum(r.status == "infeasible" for r in recs)
             bar.bar.update(len(block))

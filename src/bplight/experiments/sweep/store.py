@@ -29,7 +29,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,9 @@ class PointRecord:
     hardware: str | None = None
     wall_s: float | None = None
     code_version: str = ""
+    design_text: str | None = field(default=None, repr=False, compare=False)
+    """The design's canonical JSON (:func:`~.spec.design_key`) where the caller has it
+    already (written as is; computed from ``design`` otherwise)."""
 
 
 class SweepStore:
@@ -193,7 +196,8 @@ class SweepStore:
         """Write finished points in one transaction (a point already stored is replaced,
         so a point is never duplicated). Returns how many were written."""
         now = time.time()
-        rows = [(r.id, r.kind, json.dumps(r.design, sort_keys=True, default=str), r.workload,
+        rows = [(r.id, r.kind, r.design_text or json.dumps(r.design, sort_keys=True,
+                                                            default=str), r.workload,
                  r.seed, r.status, r.reason, r.error, r.attempts,
                  _objectives_json(r.objectives), r.hardware,
                  r.code_version or code_version(), r.wall_s, now) for r in records]
@@ -237,6 +241,14 @@ class SweepStore:
 def _objectives_json(obj: dict[str, Any]) -> str:
     """Strict JSON of a flat dict of numbers (non-finite -> null); nested values go
     through :func:`bplight.io.dumps_json`."""
+    if all(type(v) is float for v in obj.values()) and not any(":" in k for k in obj):
+        # a cost point (floats only): Python's encoder writes non-finite floats as the
+        # bare tokens NaN / Infinity / -Infinity, after ": " (no key holds a colon)
+        text = json.dumps(obj)
+        if "NaN" in text or "Infinity" in text:
+            text = text.replace(": NaN", ": null").replace(": -Infinity", ": null").replace(
+                ": Infinity", ": null")
+        return text
     flat = {}
     for k, v in obj.items():
         if isinstance(v, float):
