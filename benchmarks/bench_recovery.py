@@ -106,9 +106,9 @@ DEFAULT_PLAN: list[tuple[str, str, tuple[str, ...]]] = [
     ("lenet5", "lossy-w6", ("plain", "mixed", "mixed-nearest", "nearest", "deploy")),
     ("lenet5", "bplight-16b", ("plain", "nearest", "mixed")),
     ("lenet5", "bplight-8b-1x2", ("plain", "mixed")),
+    ("vgg8", "lossy-w6", ("plain", "mixed-nearest")),
     ("lenet5", "lossy-adc4", ("plain", "calibrated")),
-    ("vgg8", "lossy-w6", ("plain", "mixed")),
-    ("vgg8", "bplight-16b", ("plain", "mixed")),
+    ("vgg8", "bplight-16b", ("plain", "mixed-nearest")),
 ]
 """(model, design, techniques) in order of priority, sized to the shared 2-core machine
 (~4 min a LeNet-5 row under load 10); ``--techniques`` picks among them."""
