@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from bplight.experiments.sweep import SweepOptions, load_sweep_spec, run_sweep
+from bplight.experiments.sweep.store import code_version
 from bplight.io import atomic_write_json
 
 TARGET_S = 600.0
@@ -76,7 +77,8 @@ def main() -> None:
                                       "failed": run.failed, "infeasible": run.infeasible,
                                       "target_s": TARGET_S, "met": wall < TARGET_S,
                                       "cpus": os.cpu_count(),
-                                      "load_average_1min": os.getloadavg()[0]})
+                                      "load_average_1min": os.getloadavg()[0],
+                                      "code_version": code_version()})
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from bplight.experiments.sweep import (  # noqa: E402
     run_sweep,
     write_outputs,
 )
+from bplight.experiments.sweep.store import code_version
 from bplight.io import atomic_write_json  # noqa: E402
 
 TARGET_S = 5.0
@@ -89,7 +90,8 @@ def main() -> None:
                                       "workload_s": workload_s, "outputs_s": outputs_s,
                                       "target_s": TARGET_S, "met": sweep_s < TARGET_S,
                                       "cpus": os.cpu_count(),
-                                      "load_average_1min": os.getloadavg()[0]})
+                                      "load_average_1min": os.getloadavg()[0],
+                                      "code_version": code_version()})
 
 
 if __name__ == "__main__":
