@@ -1,8 +1,8 @@
 """The answers issue 10 asks for, from one accuracy-in-the-loop sweep and one full-data run.
 
 Runs ``examples/sweep-findings-lenet.yaml`` (resumed if its run directory exists: 10,000
-random designs costed on LeNet-5, the cost-Pareto candidates of each operand resolution
-trained on a 10,000-image MNIST subset for 1 epoch against FP32 trained identically),
+random designs costed on LeNet-5, the cost-Pareto candidates of each (operand resolution,
+ADC bits) pair trained on a 10,000-image MNIST subset for 1 epoch against FP32 trained identically),
 then reads the store and reports:
 
 * the cheapest design (energy per training image) within 1.0 pp of FP32, exported as
@@ -145,24 +145,6 @@ def si(v: float, unit: str) -> str:
     return format_si(v, unit)
 
 
-def stages(spec_path: str, refine_strata: str, refine_points: int) -> list[dict[str, Any]]:
-    """The sweep spec as given (stage 1), then the same designs with the candidates
-    chosen again per value combination of ``refine_strata`` (stage 2, resumed in the same
-    run directory, so only designs not trained yet train). Stage 1's strata (the operand
-    bits) let the cheapest designs of each resolution in; most of them have an ADC too
-    coarse for their partial sums and do not train, so stage 2 also stratifies by the
-    ADC bits, which gives each (resolution, ADC) pair its own cost front."""
-    from bplight.config.loader import read_yaml_text
-
-    text = Path(spec_path).read_text()
-    first = read_yaml_text(text, spec_path)
-    if not refine_strata:
-        return [first]
-    second = {**first, "accuracy_strata": [s.strip() for s in refine_strata.split(",")],
-              "max_accuracy_points": refine_points}
-    return [first, second]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default=str(SPEC))
@@ -173,23 +155,16 @@ def main() -> None:
     ap.add_argument("--confirm", action="store_true",
                     help="also train the best design on the full data (3 epochs, with FP32)")
     ap.add_argument("--confirm-epochs", type=int, default=3)
-    ap.add_argument("--refine-strata", default="forward.input_bits,forward.adc_bits",
-                    help="stage 2: the strata of the second candidate choice ('' for none)")
-    ap.add_argument("--refine-points", type=int, default=72,
-                    help="stage 2: designs chosen (those trained in stage 1 are skipped)")
     ap.add_argument("--docs", default=str(ROOT / "docs"))
     ap.add_argument("--examples", default=str(ROOT / "examples"))
     args = ap.parse_args()
 
     out = Path(args.out)
     t0 = time.perf_counter()
-    trained_new = 0
-    for stage in stages(args.spec, args.refine_strata, args.refine_points):
-        resolved = load_sweep_spec(stage)
-        run = run_sweep(resolved, out, SweepOptions(
-            workers=args.workers, threads=1, resume=(out / "sweep.sqlite").exists(),
-            progress=True, data_root=args.data_root))
-        trained_new += run.accuracy_new
+    resolved = load_sweep_spec(args.spec)
+    run = run_sweep(resolved, out, SweepOptions(
+        workers=args.workers, threads=1, resume=(out / "sweep.sqlite").exists(),
+        progress=True, data_root=args.data_root))
     sweep_s = time.perf_counter() - t0
     groups = [split_key(k) for k in resolved.spec.parameters]
     with SweepStore.open(out) as store:
@@ -205,10 +180,9 @@ def main() -> None:
         "ring_model": resolved.base.photonics.ring_model,
         "base_hardware": resolved.spec.hardware, "code_version": stored_version,
         "sweep_wall_s_this_invocation": sweep_s,
-        "training_runs_this_invocation": trained_new,
-        "stages": [{"accuracy_strata": st["accuracy_strata"],
-                    "max_accuracy_points": st["max_accuracy_points"]}
-                   for st in stages(args.spec, args.refine_strata, args.refine_points)],
+        "training_runs_this_invocation": run.accuracy_new,
+        "accuracy_strata": resolved.spec.accuracy_strata,
+        "max_accuracy_points": resolved.spec.max_accuracy_points,
         "load_average_1min": os.getloadavg()[0], "cpus": os.cpu_count(),
         "designs": int(len(frame)), "feasible_designs": int(len(feasible)),
         "trained_designs": int(len(trained)), "points": counts,
@@ -301,11 +275,9 @@ def markdown(f: dict[str, Any]) -> str:
              f"{f['feasible_designs']:,} feasible (the others are kept in the store with "
              f"the reason: link budget, schema limits); {f['trained_designs']} trained, "
              "the cost-Pareto candidates (energy per training image vs latency: the front, "
-             "then the next layers) chosen in two stages: "
-             + "; then ".join(f"{st['max_accuracy_points']} designs stratified by "
-                              + " x ".join(p.split(".")[-1] for p in st["accuracy_strata"])
-                              for st in f["stages"])
-             + " (designs chosen twice train once). LeNet-5, "
+             "then the next layers) of each value combination of "
+             + " x ".join(p.split(".")[-1] for p in f["accuracy_strata"])
+             + f", taken in turn up to {f['max_accuracy_points']}. LeNet-5, "
              f"{f['accuracy_workload']['subset']:,}-image MNIST subset, "
              f"{f['accuracy_workload']['epochs']} epoch, seed 0, fast mode; FP32 trained "
              f"identically: {100 * (f['fp32_accuracy'] or 0):.2f} %. One seed, one short "
