@@ -115,7 +115,7 @@ DEFAULT_PLAN: list[tuple[str, str, tuple[str, ...]]] = [
 
 
 def _git() -> dict[str, Any]:
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent  # the checkout
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, timeout=10).stdout.strip()
