@@ -43,6 +43,7 @@ class Regime:
     std_ratio: float | None  # None: not estimable from the sample (see the docstring)
     zero_share: float
     ks: float
+    biased: bool = False  # the errors have a mean (add-drop leaks): the modes' means agree
 
 
 XT_OFF = tuple(f"{p}.crosstalk=false" for p in ("forward", "error", "weight_grad"))
@@ -60,11 +61,38 @@ REGIMES = {
                                for f in ("adc_bits=5", "ring_bits=2"))
                          + ("laser.read_error_rate=0.01",), 1.3, 0.02, 0.08),
 }
+# ring_model add_drop (issue 9): the leak a weight's rings add is positive and depends on
+# every ring's digit in the chunk; fast mode estimates the distribution of the reads'
+# errors from the operands' own chunks (numerics.engine.ring_read_errors). Measured when
+# written (2 repetitions; linear and unpadded conv layers, forward / error / weight
+# gradient, signed and post-ReLU inputs):
+# * ring-leaky (reference ring, Q 8000, 1 nm, 16 carriers: the leak exceeds the read
+#   margin, link.enforce_limits false): error-free shares 0.00-0.06 apart (largest on
+#   the conv weight gradient), KS 0.005-0.054, means within 2.5 standard errors of each
+#   other (exact mode's up to 3.7 from 0); the std is not estimable (rare large reads);
+# * ring-closed (a bank that closes at 16 carriers, wrong reads at 1e-2): std ratios
+#   0.85-1.16, error-free shares 0.00-0.02 apart, KS 0.018-0.048.
+# Before (the leak drawn as zero-mean Gaussian of the same mean square) on ring-leaky:
+# std ratios down to 0.001, error-free shares 0.08-0.22 apart, no bias. A padded
+# convolution's im2col zeros, which fast mode's input sample does not see, make fast mode
+# err more often there: 0.04-0.07 fewer error-free forward elements and 0.13-0.16 on the
+# weight gradient of an 8x8 map with padding 1 (LeNet-5's C1, 28x28 padded by 2, has
+# ~8 % padded entries).
+RING = ("photonics.ring_model=add_drop", "link.enforce_limits=false")
+# a bank that closes its link budget under add_drop at 16 carriers (the ring design of
+# docs/accuracy/ring-model.md), wrong reads made 100x as frequent so they are estimable
+RING_CLOSED = ("photonics.ring_model=add_drop", "photonics.ring_q=16000",
+               "photonics.ring_intrinsic_q=3e5", "photonics.channel_spacing_m=1.6e-9",
+               "photonics.fsr_m=27e-9", "laser.read_error_rate=1e-2")
+REGIMES["ring-leaky"] = Regime(RING, None, 0.08, 0.08, biased=True)
+REGIMES["ring-closed"] = Regime(RING_CLOSED, 1.3, 0.04, 0.07, biased=True)
 CASES = [(kind, x_kind, "reference") for kind in ("linear", "conv")
          for x_kind in ("signed", "post-relu")] + [
     ("conv", "signed", "no-crosstalk"), ("conv", "post-relu", "rare"),
     ("linear", "post-relu", "coarse-adc"),
-    ("conv-groups", "signed", "rare"), ("depthwise", "post-relu", "reference")]
+    ("conv-groups", "signed", "rare"), ("depthwise", "post-relu", "reference")] + [
+    (kind, x_kind, regime) for regime in ("ring-leaky", "ring-closed")
+    for kind in ("linear", "conv-valid") for x_kind in ("signed", "post-relu")]
 CLEAN = [f"{p}.{f}=false" for p in ("forward", "error", "weight_grad")
          for f in ("detector_noise", "crosstalk")]
 
@@ -73,6 +101,7 @@ def _layer(kind: str) -> nn.Module:
     torch.manual_seed(0)
     layers = {"linear": lambda: nn.Linear(48, 24),
               "conv": lambda: nn.Conv2d(6, 8, 3, padding=1),
+              "conv-valid": lambda: nn.Conv2d(6, 8, 3),
               "conv-groups": lambda: nn.Conv2d(6, 8, 3, padding=1, groups=2),
               "depthwise": lambda: nn.Conv2d(6, 6, 3, padding=1, groups=6)}
     return layers[kind]().double()
@@ -84,7 +113,8 @@ def _operands(kind: str, x_kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.randn(shape, generator=g, dtype=torch.float64)
     if x_kind == "post-relu":  # sparse: about half the entries are 0
         x = x.clamp(min=0)
-    out = {"linear": (32, 24), "depthwise": (2, 6, 8, 8)}.get(kind, (2, 8, 8, 8))
+    out = {"linear": (32, 24), "depthwise": (2, 6, 8, 8),
+           "conv-valid": (2, 8, 6, 6)}.get(kind, (2, 8, 8, 8))
     grad_y = 1e-4 * torch.randn(out, generator=g, dtype=torch.float64)  # small errors
     return x, grad_y
 
@@ -131,8 +161,12 @@ def test_fast_layer_products_match_exact_in_distribution(kind: str, x_kind: str,
     for name, e, f in zip(("forward", "error", "weight_grad"), exact, fast, strict=True):
         s = _stats(e, f)
         assert s["std_e"] > 0 and s["std_f"] > 0, (name, s)
-        assert abs(s["mean_e"]) <= 4 * s["sem_e"] and abs(s["mean_f"]) <= 4 * s["sem_f"], \
-            (name, s)
+        if r.biased:
+            assert abs(s["mean_e"] - s["mean_f"]) <= 4 * np.hypot(s["sem_e"], s["sem_f"]), \
+                (name, s)
+        else:
+            assert abs(s["mean_e"]) <= 4 * s["sem_e"] and abs(s["mean_f"]) <= 4 * s["sem_f"], \
+                (name, s)
         if r.std_ratio is not None:
             assert 1 / r.std_ratio <= s["std_f"] / s["std_e"] <= r.std_ratio, (name, s)
         assert abs(s["zero_e"] - s["zero_f"]) <= r.zero_share, (name, s)
@@ -142,7 +176,7 @@ def test_fast_layer_products_match_exact_in_distribution(kind: str, x_kind: str,
 if __name__ == "__main__":  # print the statistics of the cases named
     import sys
 
-    for kind in ("linear", "conv"):
+    for kind in ("linear", "conv", "conv-valid"):
         for x_kind in ("signed", "post-relu"):
             for case in sys.argv[1:]:
                 ov = list(REGIMES[case].overrides)

@@ -123,8 +123,8 @@ class PhotonicConfig(FrozenConfig):
         "carriers (CrossLight eq. 8), flat ring hold power (the model before issue 9). "
         "'add_drop': the add-drop ring below (photonics/crosstalk.py): weights through "
         "the detuning the scaled encoding asks, rounded by the tuning DAC; crosstalk "
-        "from where each resonance sits (exact mode per ring setting; fast mode its mean "
-        "square, which does not yet model the leaks' bias: see the module); tuning power "
+        "from where each resonance sits (exact mode per ring setting; fast mode the "
+        "distribution of the reads' errors it causes, biased); tuning power "
         "per weight state, thermal crosstalk and calibration charged by the cost engine "
         "(photonics/tuning.py).")
     ring_intrinsic_q: float = Field(

@@ -12,7 +12,13 @@ from bplight.config.spec import PHASES, HardwareSpec
 from bplight.mapping import GemmShape, Mapping, plan
 from bplight.numerics.calibration import STATE_PREFIX as ADC_STATE_PREFIX
 from bplight.numerics.calibration import AdcRanges, Sample
-from bplight.numerics.engine import Physics, ReadErrors, add_sparse_errors_, issued_counts
+from bplight.numerics.engine import (
+    Physics,
+    ReadErrors,
+    add_mean_,
+    add_sparse_errors_,
+    issued_counts,
+)
 
 
 def physics_for(spec: HardwareSpec, phase: str) -> Physics:
@@ -156,7 +162,7 @@ class HardwareContext:
         if key not in self._physics:
             ph = physics_for(self.spec, phase)
             xt = ph.crosstalk.to(device) if ph.crosstalk is not None else None
-            self._physics[key] = Physics(ph.noise_sigma_rel, xt)
+            self._physics[key] = Physics(ph.noise_sigma_rel, xt, ring=ph.ring)
         return self._physics[key]
 
     def plan(self, gemm: GemmShape, sample: Sample | None = None) -> Mapping:
@@ -213,6 +219,7 @@ class HardwareContext:
         """Add a fast-mode product's read errors ``errs`` (real units) to its output ``y``
         in place (``gain``: :func:`~bplight.numerics.engine.add_sparse_errors_`)."""
         self.add_noise_(y, errs.std, gain)
+        add_mean_(y, errs.mean, gain)
         return add_sparse_errors_(y, errs, self.generator(y.device), gain)
 
     def get_state(self) -> dict[str, torch.Tensor]:

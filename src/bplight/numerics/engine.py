@@ -60,7 +60,11 @@ class Physics:
     ring: BankModel | None = field(default=None, compare=False)
     """The bank's rings per slice digit (:class:`bplight.photonics.crosstalk.BankModel`):
     the exact engine sets each weight slice through it (realised transfer and crosstalk
-    from where each resonance sits); ``None``: ideal rings mixed by ``crosstalk``."""
+    from where each resonance sits), the fast engine draws its read errors from it
+    (:func:`ring_read_errors`); ``None``: ideal rings mixed by ``crosstalk``."""
+    ring_stats: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Fast mode's :func:`ring_read_errors` per product shape, re-estimated every
+    :data:`RING_STATS_EVERY` products (:func:`operand_read_errors`)."""
 
     def __post_init__(self) -> None:
         xt = self.crosstalk
@@ -325,8 +329,9 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
                 acc.clamp_(-clip, clip)
         y = acc.sum(dim=0)
     if offset:
-        b_eff = sum(float(2 ** (m.ring_bits * j)) * ws for j, ws in enumerate(w_slices))
-        y = y - offset * b_eff.sum(dim=(1, 2)).unsqueeze(0)
+        # the back end subtracts 2^(b-1) sum_k B_k from the weight codes it stores (the
+        # digits, cb), not from what the rings realise: it cannot know their leaks
+        y = y - offset * cb.sum(dim=1).unsqueeze(0)
     if tally is not None:
         # one conversion per pass, or per K-chunk sum under the analog slice sum
         run["adc_reads"] = run["analog_passes"] if acc is None else acc.numel()
@@ -410,16 +415,36 @@ class ReadErrors:
     rate: float = 0.0
     values: np.ndarray | None = None
     probs: np.ndarray | None = None
+    mean: float = 0.0
+    """Mean of the Gaussian part (non-zero where reads err with a bias: the add-drop
+    rings' crosstalk leaks are positive, :func:`ring_read_errors`)."""
+    signed: bool = False
+    """``values`` carry their signs (a biased table, :func:`ring_read_errors`); False:
+    each wrong read adds ``+values[c]`` or ``-values[c]`` with equal probability."""
+    rate_table: np.ndarray | None = None
+    """Samples of one element's rate of wrong reads (mean ``rate``), where the reads of an
+    element err together: they share its chunks' digits, and a chunk whose rings leak
+    much errs in many passes (:func:`ring_read_errors`). None: every element errs at
+    ``rate``."""
 
     @property
     def var(self) -> float:
+        """Variance of one element's error (a compound Poisson part adds rate E[v²])."""
         sparse = 0.0 if not self.rate else self.rate * float((self.probs * self.values**2).sum())
         return self.std**2 + sparse
 
+    @property
+    def bias(self) -> float:
+        """Mean of one element's error."""
+        if not (self.rate and self.signed):
+            return self.mean
+        return self.mean + self.rate * float((self.probs * self.values).sum())
+
     def scaled(self, unit: float) -> ReadErrors:
         if self.rate == 0.0:
-            return ReadErrors(self.std * unit)
-        return ReadErrors(self.std * unit, self.rate, self.values * unit, self.probs)
+            return ReadErrors(self.std * unit, mean=self.mean * unit)
+        return ReadErrors(self.std * unit, self.rate, self.values * unit, self.probs,
+                          self.mean * unit, self.signed, self.rate_table)
 
 
 def fast_noise_var(m: Mapping, phys: Physics, input_has_negative: bool,
@@ -513,48 +538,11 @@ def _discrete_read_errors(s_read: np.ndarray, weight: np.ndarray, reads: int) ->
     cdf = ndtr((k[None, :] + 0.5) / s_sp[:, None]) - ndtr((k[None, :] - 0.5) / s_sp[:, None])
     counts = reads * 2.0 * cdf  # expected wrong reads of each class and |error| k
     values = np.sqrt(weight[sparse])[:, None] * k[None, :]
-    values, counts = _sparse_table(values.reshape(-1), counts.reshape(-1))
     rate = float(counts.sum())
     gauss = max(total - float(contrib[sparse].sum()), 0.0)
     if rate == 0.0:
         return ReadErrors(math.sqrt(total))
-    return ReadErrors(math.sqrt(gauss), rate, values, counts / rate)
-
-
-SPARSE_VAR_TAIL = 0.0
-"""Share of the sparse read-error variance that fast mode may leave out as the many
-smallest wrong reads (:func:`_sparse_table`); 0: every wrong read is drawn."""
-
-
-def _sparse_table(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The wrong reads drawn (amplitudes ``values``, expected numbers ``counts`` per output
-    element): equal amplitudes merged (the passes (i, j) with one slice weight
-    2^(dac·i + ring·j) err alike: the same distribution from a shorter table), ascending.
-
-    With :data:`SPARSE_VAR_TAIL` > 0, the smallest amplitudes whose variance adds up to at
-    most that share of the sparse part's are left out and the others' counts raised by
-    the same share (variance exact, mean 0). Most wrong reads are of low-order passes
-    (with 1-bit slices an amplitude halves per slice step, its variance quarters), so
-    the many smallest carry a negligible share of the variance while each costs one
-    random scatter: at 1e-4, 80-85 % of a VGG-8 step's wrong reads go (errors 2^7 and
-    more times smaller than the largest), and an element's error, coupled with the full
-    draw, moves by an RMS of at most sqrt(2 x 1e-4) = 1.4 % of its standard deviation.
-    It is off because it raises the share of error-free outputs (by 0.12 on a small
-    linear layer, beyond tests/test_fast_vs_exact.py's tolerance);
-    ``benchmarks/bench_speed.py`` measures what it would save."""
-    v, inv = np.unique(values, return_inverse=True)
-    c = np.bincount(inv, weights=counts, minlength=v.size)
-    keep = c > 0
-    v, c = v[keep], c[keep]
-    var = c * v * v
-    total = float(var.sum())
-    if total == 0.0 or SPARSE_VAR_TAIL <= 0.0:
-        return v, c
-    cum = np.cumsum(var)
-    cut = int(np.searchsorted(cum, SPARSE_VAR_TAIL * total, side="right"))
-    if cut == 0:
-        return v, c
-    return v[cut:], c[cut:] * (total / (total - float(cum[cut - 1])))
+    return ReadErrors(math.sqrt(gauss), rate, values.reshape(-1), (counts / rate).reshape(-1))
 
 
 @functools.lru_cache(maxsize=256)
@@ -616,11 +604,268 @@ def _fake_quantize_f32(t: torch.Tensor, mag_bits: int, scale: float,
 
 def mix_weight(bq: torch.Tensor, m: Mapping, phys: Physics) -> torch.Tensor:
     """A quantized weight operand (reduction along its last dimension) as the rings
-    realise it: crosstalk-mixed, unless the ADC rounds the leaks away (then crosstalk
-    enters as read errors, :func:`fast_noise_var`)."""
+    realise it: crosstalk-mixed (under the add-drop ring model: every slice set on the
+    rings, :func:`ring_effective_weight`), unless the ADC rounds the leaks away (then
+    crosstalk enters as read errors, :func:`fast_read_errors`, :func:`ring_read_errors`)."""
     if rounds_away_crosstalk(m):
         return bq
+    if phys.ring is not None and m.weight_magnitude_bits is not None:
+        return ring_effective_weight(bq, m, phys.ring)
     return apply_crosstalk(bq, phys.crosstalk, m.chunk)
+
+
+def ring_effective_weight(bq: torch.Tensor, m: Mapping, ring: BankModel) -> torch.Tensor:
+    """A quantized weight operand ``bq`` (real units, on the grid of its largest
+    magnitude, reduction along its last dimension) as the exact engine's rings realise
+    it: each signed ``ring_bits`` slice of its codes set on the rings of its chunk
+    (:func:`ring_transfer`: realised value and leaks from where every resonance sits),
+    shifted and added back. Deterministic: the part of the leak a coarse ADC does not
+    round away."""
+    levels = float(2**m.weight_magnitude_bits - 1)
+    scale = bq.detach().abs().max()
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    codes = torch.round(bq.detach() / scale * levels)
+    slices = weight_slices(codes, m)
+    eff = ring_transfer(torch.stack(slices, 0), ring, m.chunk)  # [S_w, ..., K]
+    shift = torch.tensor([float(2 ** (m.ring_bits * j)) for j in range(len(slices))],
+                         dtype=eff.dtype, device=eff.device)
+    eff = (eff * shift.reshape(-1, *([1] * (eff.dim() - 1)))).sum(0)
+    return eff * (scale / levels)
+
+
+RING_SAMPLE_CHUNKS = 2048
+"""Chunks of the weight operand (each paired with random input elements) from which
+:func:`ring_read_errors` estimates the read-error distribution of a product: all of the
+operand's chunks, repeated up to this number, or this many of them. Reads err mostly
+where the leak nears half a step, a tail that a few hundred pairs estimate to within a
+factor 2 only (measured)."""
+
+RING_STATS_EVERY = 32
+"""Products of one shape between re-estimates of :func:`ring_read_errors` (the operands
+change slowly during training; cached in :attr:`Physics.ring_stats`)."""
+
+
+def _sample_codes(op: Operand, mag_bits: int, idx: np.ndarray) -> np.ndarray:
+    """Signed integer codes (float64) of the elements ``idx`` of ``op``'s tensor, rounded
+    as :func:`fake_quantize` rounds them."""
+    return _sample_codes_of(op.tensor.reshape(-1), op.scale, mag_bits, idx)
+
+
+def _sample_codes_of(flat: torch.Tensor, scale: float, mag_bits: int,
+                     idx: np.ndarray) -> np.ndarray:
+    vals = flat[torch.as_tensor(idx.reshape(-1), device=flat.device)]
+    codes = np.round(vals.double().cpu().numpy() / scale * (2**mag_bits - 1))
+    return codes.reshape(idx.shape)
+
+
+def weight_rows(m: Mapping, t: torch.Tensor) -> torch.Tensor | None:
+    """The weight operand of ``m`` as the rings see it, [rows, K] (every group's output
+    rows; reduction along K), from the tensor ``t`` the layers hold: a linear layer's
+    weight or error (as is, or transposed when its first dimension is K), a convolution's
+    weight (forward: [Cout, Kf]; error: each group's W_g.T, K = Cout_g) or error
+    (weight gradient: [Cout, B·H·W]) (:mod:`bplight.numerics.functions`). ``None`` when
+    ``t``'s shape fits none of these."""
+    g = m.gemm
+    k, rows = g.k, g.groups * g.n
+    if t.numel() != k * rows:
+        return None
+    if t.dim() == 2:
+        if t.shape[1] == k and t.shape[0] == rows:
+            return t
+        if t.shape[0] == k:
+            return t.t()
+        return None
+    if t.dim() == 4:
+        if g.phase == "forward":
+            return t.reshape(rows, k)
+        if g.phase == "error" and t.shape[0] == g.groups * k:
+            kf = t[0].numel()
+            return t.reshape(g.groups, k, kf).transpose(1, 2).reshape(rows, k)
+        if g.phase == "weight_grad" and t.shape[1] == rows:
+            return t.transpose(0, 1).reshape(rows, k)
+    return None
+
+
+def _digit_slices(codes: np.ndarray, bits: int, n: int) -> np.ndarray:
+    """[n, ...] signed ``bits``-wide slices of signed integer codes, least significant
+    first (:func:`weight_slices`)."""
+    mag = np.abs(codes).astype(np.int64)
+    sign = np.sign(codes)
+    base = 2**bits
+    out = np.empty((n, *codes.shape))
+    for j in range(n):
+        out[j] = (mag % base) * sign
+        mag //= base
+    return out
+
+
+def _ring_leaks(ring: BankModel, digits: np.ndarray, chunk: int) -> np.ndarray:
+    """What rings set to signed ``digits`` [..., chunk] add to each digit, in slice units:
+    the realised value's error plus the crosstalk leak (:func:`ring_transfer` less the
+    digits; numpy)."""
+    lv = ring.levels
+    idx = digits.astype(np.int64) + lv
+    drop = ring.drop[:, :chunk, :chunk]
+    flat = idx.reshape(-1, chunk)
+    leak = np.zeros(flat.shape)
+    for level in range(drop.shape[0]):
+        mask = flat == level
+        if mask.any():
+            leak += mask.astype(np.float64) @ drop[level]  # (2-D: one BLAS product)
+    leak = leak.reshape(digits.shape)
+    r = ring.realised[idx]
+    return r + (ring.unit - r) * leak - digits
+
+
+def ring_read_errors(m: Mapping, phys: Physics, a: Operand, b: Operand,
+                     chunks: int = RING_SAMPLE_CHUNKS, seed: int = 0) -> ReadErrors:
+    """The read errors (code units) of one output element of a product of input operand
+    ``a`` and weight operand ``b`` whose weight slices are set on add-drop rings
+    (``phys.ring``) and read by a unit-step ADC: the exact engine's error, as a
+    distribution.
+
+    A pass (sign part s, input slice i, weight slice j) over one chunk reads
+    round(T + S + n), T the integer sum of the digits, n the detector noise and
+    S = Σ_k x_k ℓ_k the leak: ℓ_k what the rings add to digit k (realised value's error
+    and crosstalk from where every resonance of the chunk sits, :func:`ring_transfer`),
+    x_k the pass's input digits. S depends on the digits, is positive and is rounded
+    away while below half a step: the read errs by round(S + n), with a bias. Its
+    distribution is estimated from ``chunks`` sampled chunks: weight digits of random
+    elements of ``b`` on the chunk's rings (a partly used last chunk has its empty rings
+    at digit 0, as in the exact engine), paired with random elements of ``a`` (their
+    positive and negative parts, or the offset-encoded codes); P(round(S + n) = k) is
+    averaged over the samples (n Gaussian, erf). Each output element then sums, over the
+    passes, ``k_chunks`` such reads times the pass's signed slice weight
+    sgn 2^(dac i + ring j): classes whose reads err rarely become the signed sparse part
+    of :class:`ReadErrors`, the others a Gaussian of the same mean and variance.
+    ``seed`` fixes the sample (deterministic; no generator draws).
+    """
+    ring = phys.ring
+    chunk, kc, k = m.chunk, m.k_chunks, m.gemm.k
+    rng = np.random.default_rng(seed)
+    rows = weight_rows(m, b.tensor)
+    if rows is not None:  # the operand's own chunks (all of them, or a sample)
+        n_rows = rows.shape[0]
+        total = n_rows * kc
+        pick = np.arange(total) if total <= chunks else rng.choice(total, size=chunks,
+                                                                   replace=False)
+        row, which = pick // kc, pick % kc
+        col = which[:, None] * chunk + np.arange(chunk)[None, :]
+        used = np.minimum(chunk, k - which * chunk)
+        mask = np.arange(chunk)[None, :] < used[:, None]  # [U, C]
+        idx = np.where(mask, row[:, None] * k + np.minimum(col, k - 1), 0)
+        wb = _sample_codes_of(rows.reshape(-1), b.scale, m.weight_magnitude_bits, idx) * mask
+    else:  # random elements of the operand, as chunks
+        which = rng.integers(kc, size=chunks)
+        used = np.minimum(chunk, k - which * chunk)
+        mask = np.arange(chunk)[None, :] < used[:, None]  # [U, C]
+        wb = _sample_codes(b, m.weight_magnitude_bits, rng.integers(b.tensor.numel(),
+                                                                     size=mask.shape)) * mask
+    # every chunk once through the rings, then repeated up to ``chunks`` pairs
+    leak = _ring_leaks(ring, _digit_slices(wb, m.ring_bits, m.weight_slices), chunk)
+    rep = np.resize(np.arange(wb.shape[0]), max(chunks // wb.shape[0], 1) * wb.shape[0])
+    leak, mask = leak[:, rep], mask[rep]
+    xa = _sample_codes(a, m.input_code_bits, rng.integers(a.tensor.numel(),
+                                                           size=mask.shape)) * mask
+    if m.offset_encoding:
+        parts = [(1.0, (xa + float(2 ** (m.input_bits - 1))) * mask)]
+    elif m.sign_passes == 2:
+        parts = [(1.0, np.clip(xa, 0, None))]
+        if a.negative:
+            parts.append((-1.0, np.clip(-xa, 0, None)))
+    else:
+        parts = [(1.0, xa)]
+    sigma = phys.noise_sigma_rel * m.full_scale
+    amps, pmfs = [], []
+    wj = 2.0 ** (m.ring_bits * np.arange(m.weight_slices))
+    wi = 2.0 ** (m.dac_bits * np.arange(m.input_slices))
+    leak_t = torch.from_numpy(leak).permute(1, 2, 0)  # [R, C, nj]
+    for sgn, x in parts:
+        xs = torch.from_numpy(_digit_slices(x, m.dac_bits, m.input_slices)).permute(1, 0, 2)
+        s_leak = torch.bmm(xs, leak_t).numpy()  # [R, ni, nj]
+        amps.append((sgn * wi[:, None] * wj[None, :]).reshape(-1))
+        pmfs.append(_rounded_pmf(s_leak.reshape(s_leak.shape[0], -1), sigma))
+    errs = _biased_read_errors(amps, pmfs, kc, rng)
+    if m.adc_clip_var > 0.0:
+        errs = replace(errs, std=math.sqrt(errs.std**2 + kc * m.adc_clip_var))
+    return errs
+
+
+def _rounded_pmf(s: np.ndarray, sigma: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distribution of round(S + n), n ~ N(0, sigma²), over the samples S = s[r, c] of
+    each class c: the values kv [nk], their probabilities [classes, nk] and each
+    sample's probability of a wrong read (round(S + n) != 0) [n, classes]. Each sample
+    reads round(S) or, where noise carries it over the nearer half-integer, one more or
+    one less (two steps and more neglected: exact while sigma <= 0.25, else every value
+    is integrated)."""
+    n, classes = s.shape
+    k0 = np.round(s)
+    lo = int(k0.min()) - 1 - (int(np.ceil(8 * sigma)) if sigma > 0.25 else 0)
+    hi = int(k0.max()) + 1 + (int(np.ceil(8 * sigma)) if sigma > 0.25 else 0)
+    kv = np.arange(lo, hi + 1, dtype=np.float64)
+    nk = kv.size
+    if sigma > 0.25:
+        edges = np.append(kv - 0.5, kv[-1] + 0.5)
+        cdf = ndtr((edges[None, None, :] - s[..., None]) / sigma)
+        per = np.diff(cdf, axis=-1)  # [n, classes, nk]
+        return kv, per.mean(axis=0), 1.0 - per[..., kv == 0][..., 0]
+    cls = np.broadcast_to(np.arange(classes) * nk, s.shape)
+    at = (cls + (k0 - lo).astype(np.int64)).reshape(-1)
+    if sigma > 0:
+        p_dn = ndtr((k0 - 0.5 - s) / sigma).reshape(-1)
+        p_up = ndtr((s - k0 - 0.5) / sigma).reshape(-1)
+    else:
+        p_dn = p_up = np.zeros(at.size)
+    size = classes * nk
+    counts = np.bincount(at, weights=1.0 - p_dn - p_up, minlength=size)
+    counts += np.bincount(at - 1, weights=p_dn, minlength=size)
+    counts += np.bincount(at + 1, weights=p_up, minlength=size)
+    right = np.where(k0 == 0, 1.0 - p_dn.reshape(s.shape) - p_up.reshape(s.shape),
+                     np.where(k0 == 1, p_dn.reshape(s.shape),
+                              np.where(k0 == -1, p_up.reshape(s.shape), 0.0)))
+    return kv, counts.reshape(classes, nk) / n, 1.0 - right
+
+
+def _biased_read_errors(amps: list[np.ndarray],
+                        pmfs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], reads: int,
+                        rng: np.random.Generator, table: int = 4096) -> ReadErrors:
+    """:class:`ReadErrors` of ``reads`` reads per class, the read error of class c
+    taking value kv[t] with probability pmf[c, t] and entering the output times the
+    signed amplitude amps[c] (lists: one entry per sign part; ``pmfs`` as
+    :func:`_rounded_pmf` gives them). The sparse classes' wrong reads of one sampled
+    chunk add up to that chunk's rate; an element's rate is the sum of ``reads`` chunks'
+    (``table`` samples drawn with ``rng``: :attr:`ReadErrors.rate_table`)."""
+    mean = var = 0.0
+    values, counts = [], []
+    chunk_rate = 0.0
+    for amp, (kv, pmf, wrong) in zip(amps, pmfs, strict=True):
+        zero = kv == 0
+        p_wrong = 1.0 - pmf[:, zero].sum(axis=1)
+        m1 = pmf @ kv
+        v1 = np.maximum(pmf @ kv**2 - m1**2, 0.0)
+        sparse = reads * p_wrong <= SPARSE_MAX_MEAN
+        dense = ~sparse
+        mean += float(reads * (amp[dense] * m1[dense]).sum())
+        var += float(reads * (amp[dense] ** 2 * v1[dense]).sum())
+        if sparse.any():
+            values.append((amp[sparse, None] * kv[None, ~zero]).reshape(-1))
+            counts.append((reads * pmf[sparse][:, ~zero]).reshape(-1))
+            chunk_rate = chunk_rate + wrong[:, sparse].sum(axis=1)  # [n samples]
+    std = math.sqrt(var)
+    if not values:
+        return ReadErrors(std, mean=mean)
+    v, c = np.concatenate(values), np.concatenate(counts)
+    keep = c > 0
+    rate = float(c[keep].sum())
+    if rate == 0.0:
+        return ReadErrors(std, mean=mean)
+    draws = rng.integers(len(chunk_rate), size=(table, reads)) if reads <= 64 else None
+    rates = None if draws is None else chunk_rate[draws].sum(axis=1)
+    if rates is not None:
+        rates *= rate / max(float(rates.mean()), 1e-300)  # the table's mean is the rate
+    return ReadErrors(std, rate, v[keep], c[keep] / rate, mean, signed=True,
+                      rate_table=rates)
 
 
 class Operand:
@@ -678,13 +923,26 @@ def needs_occupancy(m: Mapping, phys: Physics) -> bool:
 def operand_read_errors(m: Mapping, phys: Physics, a: Operand, b: Operand) -> ReadErrors:
     """:class:`ReadErrors`, in real units, of one output element of the product of input
     operand ``a`` and weight operand ``b``; their slice occupancies are measured (once per
-    operand and encoding) only where they matter."""
+    operand and encoding) only where they matter. Under the add-drop ring model with a
+    unit-step ADC: :func:`ring_read_errors`, estimated from the operands every
+    :data:`RING_STATS_EVERY` products of a shape."""
+    la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
+    if phys.ring is not None and rounds_away_crosstalk(m) and (
+            m.weight_magnitude_bits is not None and m.input_code_bits is not None):
+        key = (m.gemm, a.negative, m.adc_clip_var)
+        hit = phys.ring_stats.get(key)
+        if hit is None or hit[0] % RING_STATS_EVERY == 0:
+            if len(phys.ring_stats) >= 256:
+                phys.ring_stats.clear()
+            hit = [0, ring_read_errors(m, phys, a, b)]
+            phys.ring_stats[key] = hit
+        hit[0] += 1
+        return hit[1].scaled(a.scale * b.scale / (la * lb))
     occ_a = occ_b = None
     if needs_occupancy(m, phys):
         occ_a = a.occupancy(m.input_code_bits, m.dac_bits, m.input_slices)
         occ_b = b.occupancy(m.weight_magnitude_bits, m.ring_bits, m.weight_slices)
     errs = fast_read_errors(m, phys, m.sign_passes == 2 and a.negative, occ_a, occ_b)
-    la, lb = code_levels(m.input_code_bits), code_levels(m.weight_magnitude_bits)
     return errs.scaled(a.scale * b.scale / (la * lb))
 
 
@@ -723,13 +981,25 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
     dev = y.device
     flat = y.view(-1)
     numel = y.numel()
+    if errs.rate_table is not None and gain is None:
+        # each element's own rate of wrong reads, drawn from the table: errors cluster
+        table = torch.as_tensor(errs.rate_table, dtype=torch.float64, device=dev)
+        lam = table[torch.randint(table.numel(), (numel,), generator=generator, device=dev)]
+        per_elem = torch.poisson(lam, generator=generator).to(torch.int64)
+        n = int(per_elem.sum())
+        if n == 0:
+            return y
+        values, probs = _signed_table(errs, y.dtype, dev)
+        where = torch.repeat_interleave(torch.arange(numel, device=dev), per_elem,
+                                        output_size=n)
+        pick = torch.multinomial(probs, n, replacement=True, generator=generator)
+        flat.index_add_(0, where, values[pick])
+        return y
     slots = numel
-    # int32 positions where they fit (index_add_ takes them; a 32-bit draw is cheaper)
-    itype = torch.int32 if numel < 2**31 else torch.int64
     if gain is not None:
         folds = gain.reshape(-1).square().round().to(torch.int64)
         inner = folds.numel()
-        pixels = torch.repeat_interleave(torch.arange(inner, device=dev, dtype=itype), folds)
+        pixels = torch.repeat_interleave(torch.arange(inner, device=dev), folds)
         slots = (numel // inner) * pixels.numel()
     values, probs = _signed_table(errs, y.dtype, dev)
     per_value = torch.poisson(probs * (errs.rate * slots), generator=generator)
@@ -739,21 +1009,23 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
         return y
     vals = torch.repeat_interleave(values, per_value, output_size=n)
     if gain is None:
-        idx = torch.randint(numel, (n,), generator=generator, device=dev, dtype=itype)
+        idx = torch.randint(numel, (n,), generator=generator, device=dev)
     else:
-        idx = torch.randint(numel // inner, (n,), generator=generator, device=dev,
-                            dtype=itype).mul_(inner)
-        idx += pixels[torch.randint(pixels.numel(), (n,), generator=generator, device=dev,
-                                    dtype=itype)]
+        idx = torch.randint(numel // inner, (n,), generator=generator, device=dev).mul_(inner)
+        idx += pixels[torch.randint(pixels.numel(), (n,), generator=generator, device=dev)]
     flat.index_add_(0, idx, vals)
     return y
 
 
 def _signed_table(errs: ReadErrors, dtype: torch.dtype, device: torch.device
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Values ``±values[c]`` of one wrong read and their probabilities (float64)."""
-    v = np.concatenate([errs.values, -errs.values])
-    p = np.concatenate([errs.probs, errs.probs]) / 2.0
+    """Values ``±values[c]`` of one wrong read and their probabilities (float64); the
+    table itself when its values carry their signs (``errs.signed``)."""
+    if errs.signed:
+        v, p = errs.values, errs.probs
+    else:
+        v = np.concatenate([errs.values, -errs.values])
+        p = np.concatenate([errs.probs, errs.probs]) / 2.0
     return (torch.as_tensor(v, dtype=dtype, device=device),
             torch.as_tensor(p, dtype=torch.float64, device=device))
 
@@ -763,7 +1035,19 @@ def add_read_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Generat
     """Add ``errs`` (real units) to every element of ``y`` in place (``gain``: see
     :func:`add_sparse_errors_`)."""
     add_noise_(y, errs.std, generator, gain)
+    add_mean_(y, errs.mean, gain)
     return add_sparse_errors_(y, errs, generator, gain)
+
+
+def add_mean_(y: torch.Tensor, mean: float, gain: torch.Tensor | None = None) -> torch.Tensor:
+    """Add the Gaussian part's mean ``mean`` to every element of ``y`` in place, times
+    ``gain²`` (the number of products folded into an element) where ``gain``."""
+    if mean != 0.0:
+        if gain is None:
+            y.add_(mean)
+        else:
+            y.add_(gain.square().to(y.dtype) * mean)
+    return y
 
 
 def fast_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,

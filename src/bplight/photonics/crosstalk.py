@@ -35,18 +35,21 @@ its most negative digit sits 0.31 nm red of its carrier, 0.69 nm from the next o
 
 Used when ``photonics.ring_model`` is ``add_drop`` (the default ``ideal`` keeps the
 symmetric +-1 rings resting on their carriers). Exact mode applies this per ring setting
-(:func:`bplight.numerics.engine.ring_transfer` with the :class:`BankModel`); fast mode
-and the link budget use its statistics under a stated digit distribution
-(:func:`digit_distribution`): :func:`equivalent_crosstalk` and :func:`leak_stats`.
+(:func:`bplight.numerics.engine.ring_transfer` with the :class:`BankModel`); the link
+budget uses its statistics under a stated digit distribution (:func:`digit_distribution`,
+:func:`leak_stats`).
 
-**Fast mode's limit.** The fast engine draws a leak as zero-mean Gaussian read noise;
-the real leak is positive and, on a full 16-carrier read of the reference ring, has a
-mean of 0.48 units and a std of 0.07 (:func:`leak_stats`), so exact reads err
-systematically upward and a unit-step ADC rounds them in a threshold-like way. Matching
-the mean square is not enough: under ``add_drop`` the share of error-free outputs
-differs between the modes by 0.10-0.24 on the layers of ``tests/test_fast_vs_exact.py``
-(measured; exact mode is the reference). A biased (mean + std) read-error model in
-:func:`bplight.numerics.engine.fast_read_errors` would close it.
+**Fast mode.** The leak of a read is positive, depends on every digit of the chunk and is
+rounded away by a unit-step ADC while below half a step (on a full 16-carrier read of the
+reference ring: mean 0.48 units, std 0.07, :func:`leak_stats`), so exact reads err
+upward, in a threshold-like way, and together (a chunk whose rings leak much errs in many
+passes). Fast mode draws its read errors from the distribution of round(leak + noise)
+estimated on the product's own weight chunks paired with sampled inputs
+(:func:`bplight.numerics.engine.ring_read_errors`): biased, clustered per element, as
+in exact mode (tests/test_fast_vs_exact.py states the agreement). Where the ADC does not
+round the leak away (coarse step, no ADC) fast mode sets the weights on the rings
+(:func:`bplight.numerics.engine.ring_effective_weight`). :func:`equivalent_crosstalk`
+(the mean-square matrix) remains for ``photonics.bank.bank_crosstalk``.
 """
 
 from __future__ import annotations
