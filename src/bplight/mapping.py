@@ -186,6 +186,12 @@ class Mapping:
     """Noise std (code units) the analog shift-and-add accumulator adds to one K-chunk's
     sum before its ADC read (kT/C, :func:`bplight.photonics.slice_sum.adder_sigma`);
     0 under the digital slice sum, without detector noise, and in the array form."""
+    pair_adc_step: Any = ()
+    """Under ``adc_range_granularity: slice_pair`` (calibrated), the ADC step of each
+    (input slice, weight slice) pair's reads, ``[input_slices][weight_slices]`` (slice
+    units; ``adc_step`` is then the coarsest); () where one range serves every pass."""
+    pair_adc_clip: Any = ()
+    """The clip of each pair's reads, as ``pair_adc_step``."""
 
 
 def _ceil_div(a: Any, b: Any) -> Any:
@@ -269,7 +275,7 @@ def plan_arrays(m: Any, k: Any, n: Any, *, groups: Any = 1, input_signed: Any = 
 
 
 def plan(gemm: GemmShape, spec: HardwareSpec, adc_range: float | None = None,
-         adc_clip_var: float = 0.0) -> Mapping:
+         adc_clip_var: float = 0.0, pair_ranges: Any = ()) -> Mapping:
     """Map ``gemm`` onto the chip described by ``spec`` (the product config of its phase):
     :func:`plan_arrays` for one GEMM, with plain Python values.
 
@@ -277,8 +283,16 @@ def plan(gemm: GemmShape, spec: HardwareSpec, adc_range: float | None = None,
     sum) and the clipping error it was measured to cause, in place of the product's
     ``adc_range`` (``adc_range_mode: calibrated``, :mod:`bplight.numerics.calibration`).
     Under ``slice_sum: analog`` the accumulator's noise (``slice_adder_sigma``) comes from
-    ``spec.slice_adder`` (:func:`bplight.photonics.slice_sum.adder_sigma`)."""
+    ``spec.slice_adder`` (:func:`bplight.photonics.slice_sum.adder_sigma`).
+    ``pair_ranges``: calibrated ranges per (input slice, weight slice) pair
+    (``adc_range_granularity: slice_pair``), ``[input_slices][weight_slices]`` fractions
+    of the worst-case sum; the Mapping's own range is then their largest, and each
+    pair's step and clip (``pair_adc_step``, ``pair_adc_clip``) follow the same formulas
+    as the Mapping's (:func:`plan_arrays`)."""
     p = spec.product(gemm.phase)
+    pairs = np.asarray(pair_ranges, dtype=float)
+    if pairs.size:
+        adc_range = float(pairs.max())
     values = _plan_values(
         gemm.m, gemm.k, gemm.n, gemm.groups, gemm.input_signed, gemm.fold_adds,
         p.analog and not spec.is_fp32, p.input_bits or 0, p.weight_bits or 0, p.dac_bits,
@@ -290,8 +304,17 @@ def plan(gemm: GemmShape, spec: HardwareSpec, adc_range: float | None = None,
         from bplight.photonics.slice_sum import adder_sigma
 
         acc = adder_sigma(spec, values["sum_full_scale"])
+    steps = clips = ()
+    if pairs.size:
+        per = plan_arrays(
+            1, spec.photonics.wavelengths_per_bank, 1, input_bits=p.input_bits or 0,
+            weight_bits=p.weight_bits or 0, dac_bits=p.dac_bits, ring_bits=p.ring_bits,
+            adc_bits=p.adc_bits or 0, adc_range=pairs, chunk=spec.photonics.
+            wavelengths_per_bank, offset_inputs=p.signed_inputs == "offset")
+        steps = tuple(tuple(float(v) for v in row) for row in per.adc_step)
+        clips = tuple(tuple(float(v) for v in row) for row in per.adc_clip)
     return Mapping(gemm=gemm, adc_clip_var=float(adc_clip_var), slice_adder_sigma=acc,
-                   **values)
+                   pair_adc_step=steps, pair_adc_clip=clips, **values)
 
 
 # Memoised: one numpy evaluation costs ~0.1 ms, and the link budget and the numerics ask

@@ -76,6 +76,15 @@ class ProductConfig(FrozenConfig):
         "ranges are re-measured every this many batches (assumption: 100); the cost "
         "engine charges one digital histogram update per ADC read of a calibration batch, "
         "amortised over the interval.")
+    adc_range_granularity: Literal["layer", "slice_pair"] = Field(
+        "layer", description="Under adc_range_mode 'calibrated': one range per layer and "
+        "phase ('layer'), or one per (input slice, weight slice) pair of each layer and "
+        "phase ('slice_pair': high-order slices of activations and errors are rarely set, "
+        "so their sums are small and read in finer steps). Per pair, each ADC read first "
+        "loads its pair's range into the ADC's reference register (the cost engine "
+        "charges one digital operation's energy per read for it, in the bank, besides the "
+        "histogram updates); only with slice_sum 'digital' (the analog sum has one read "
+        "per chunk, no pairs).")
     detector_noise: bool = Field(
         True, description="Add photodetector shot, thermal and RIN noise to each pass.")
     crosstalk: bool = Field(
@@ -429,6 +438,11 @@ class HardwareSpec(FrozenConfig):
         banks = self.architecture.banks_per_core
         for phase in PHASES:
             p = self.product(phase)
+            if p.slice_sum == "analog" and p.adc_range_granularity == "slice_pair":
+                raise ValueError(
+                    f"{phase}.adc_range_granularity 'slice_pair' needs per-pass ADC reads, "
+                    f"but {phase}.slice_sum 'analog' reads one sum per chunk; allowed: "
+                    "adc_range_granularity 'layer' or slice_sum 'digital'")
             if not (p.analog and p.slice_sum == "analog" and p.weight_bits is not None):
                 continue
             slices = -(-(p.weight_bits - 1) // p.ring_bits)

@@ -206,6 +206,18 @@ def calibration_from(value: Value) -> np.ndarray:
     return np.stack(np.broadcast_arrays(*rows)).reshape(len(PHASES), -1)
 
 
+def range_select_from(value: Value) -> np.ndarray:
+    """Range selections per ADC read, each phase, [3, P]: 1 under ``adc_range_mode:
+    calibrated`` with ``adc_range_granularity: slice_pair`` (each read loads its
+    (input slice, weight slice) pair's range into the bank ADC's reference register:
+    one digital operation's energy, done by the bank beside its conversion, not by the
+    tile's lanes; assumption), else 0."""
+    rows = [np.where((np.asarray(value(f"{p}.adc_range_mode")) == "calibrated")
+                     & (np.asarray(value(f"{p}.adc_range_granularity")) == "slice_pair"),
+                     1.0, 0.0) for p in PHASES]
+    return np.stack(np.broadcast_arrays(*rows)).reshape(len(PHASES), -1)
+
+
 def write_fraction_from(value: Value, measured: float | None = None) -> np.ndarray:
     """Fraction of the memristor cells one weight update writes (``update.write_policy``):
     1 for ``'all'`` (1 / ``update.transfer_every`` under mixed-precision updates, which

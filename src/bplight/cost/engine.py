@@ -84,6 +84,7 @@ from bplight.cost.design import (
     components_from,
     plan_gemms,
     product_settings,
+    range_select_from,
     ring_write_energy_from,
     slice_adder_from,
     spec_values,
@@ -327,17 +328,22 @@ class GemmTraffic:
     ring_sets: np.ndarray
     calibration_ops: np.ndarray
     """Digital histogram updates of calibrated ADC ranges ([G, P], per batch)."""
+    range_selects: Any = 0.0
+    """Per-pair ADC range selections ([G, P], per batch; energy only)."""
 
 
 def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
                 cells_per_weight: ArrayLike, in_dram: np.ndarray, stash_over: np.ndarray,
                 arch: Architecture, comps: Components, calibration: ArrayLike = 0.0,
                 ring_write_energy_j: ArrayLike = 0.0,
-                slice_adder_energy_j: ArrayLike = 0.0) -> GemmTraffic:
+                slice_adder_energy_j: ArrayLike = 0.0,
+                range_select: ArrayLike = 0.0) -> GemmTraffic:
     """Dynamic energy of the GEMMs (module docstring, "Per GEMM"). ``calibration``: the
     fraction of each GEMM's ADC reads that feed a calibration histogram per batch
     (``adc_range_mode: calibrated``: 1 / ``adc_calibration_batches``), each one digital
-    element-wise operation. ``ring_write_energy_j``: energy of each ring setting beyond
+    element-wise operation; ``range_select``: range selections per ADC read (per-pair
+    ranges, :func:`bplight.cost.design.range_select_from`), each a digital operation's
+    energy in the bank (no lane time). ``ring_write_energy_j``: energy of each ring setting beyond
     its tuning-DAC conversion (a non-volatile write)."""
     f = arch.rate_hz
     word = comps.word_bits
@@ -360,8 +366,10 @@ def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
     e["shift_add"] = (mp.shift_adds * comps.digital.shift_add().energy_j
                       + mp.analog_adds * np.asarray(slice_adder_energy_j) + zeros)
     calibration_ops = mp.adc_reads * np.asarray(calibration, dtype=float) + zeros
+    range_selects = mp.adc_reads * np.asarray(range_select, dtype=float) + zeros
     e["digital"] = (mp.digital_macs * comps.digital.mac().energy_j
-                    + calibration_ops * comps.digital.activation().energy_j + zeros)
+                    + (calibration_ops + range_selects) * comps.digital.activation().energy_j
+                    + zeros)
     b_words = mp.groups * mp.n * mp.k * sch.replicas  # weight-operand elements loaded
     cell_reads = np.where(static_b, b_words * cells_per_weight * (1.0 - in_dram), 0.0)
     e["memristor_read"] = comps.memristor.read(cell_reads).energy_j
@@ -383,7 +391,7 @@ def gemm_energy(mp: Mapping, table: GemmTable, sch: Schedule, lay: LayerArrays,
                  + np.where(fwd_or_wg[:, None], stash_over * stash_share, 0.0))
     e["dram"] = comps.dram.access(dram_bits).energy_j
     return GemmTraffic(e, cell_reads, edram_bits, noc_bits, dram_bits, ring_sets,
-                       calibration_ops)
+                       calibration_ops, range_selects)
 
 
 @dataclass(frozen=True)
@@ -532,19 +540,21 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
              cells_per_weight: ArrayLike, write_fraction: ArrayLike = 1.0,
              calibration: ArrayLike = 0.0, ring_write_energy_j: ArrayLike = 0.0,
              accumulator: Accumulator = NO_ACCUMULATOR,
-             slice_adder: tuple[ArrayLike, ArrayLike, ArrayLike] = (0.0, 0.0, 1.0)
-             ) -> KernelResult:
+             slice_adder: tuple[ArrayLike, ArrayLike, ArrayLike] = (0.0, 0.0, 1.0),
+             range_select: ArrayLike = 0.0) -> KernelResult:
     """The cost model over design points (module docstring). ``mp``: the Mapping of every
     GEMM, arrays [G, P] or [G, 1]; layer and op fields [L, 1], [D, 1] per image; design
     parameters scalars or [P]; ``calibration`` [G, P] and ``ring_write_energy_j`` as
     :func:`gemm_energy` takes them; ``slice_adder``: the analog shift-and-add adder's
     energy per pass, area per bank (charged with the shift-and-add) and ADCs per bank
-    (:func:`bplight.cost.design.slice_adder_from`)."""
+    (:func:`bplight.cost.design.slice_adder_from`); ``range_select`` [G, P] as
+    :func:`gemm_energy` takes it."""
     B = np.asarray(batch, dtype=float)
     sch = schedule(mp, table, B, train, arch, comps)
     in_dram, stash_over = capacities(lay, cells_per_weight, B, train, arch, comps)
     traffic = gemm_energy(mp, table, sch, lay, cells_per_weight, in_dram, stash_over, arch,
-                          comps, calibration, ring_write_energy_j, slice_adder[0])
+                          comps, calibration, ring_write_energy_j, slice_adder[0],
+                          range_select)
     upd = weight_update(lay, cells_per_weight, write_fraction, in_dram, train, arch, comps,
                         accumulator)
     op_elements, op_energy, op_time = digital_op_costs(ops, B, train, arch, comps)
@@ -569,6 +579,7 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
         "digital_macs": _sum0(mp.digital_macs),
         "digital_elementwise_ops": _sum0(op_elements),
         "adc_calibration_ops": _sum0(traffic.calibration_ops),
+        "adc_range_selects": _sum0(traffic.range_selects + 0.0 * mp.adc_reads),
         "memristor_cell_reads": _sum0(traffic.cell_reads),
         "memristor_cell_writes": _sum0(upd.cell_writes),
         "memristor_write_fraction": np.asarray(write_fraction, dtype=float) + 0.0 * latency,
@@ -599,7 +610,8 @@ def evaluate_design(value: Value, table: GemmTable, lay: LayerArrays, ops: Digit
                     components_from(value, laser_electrical_power_w), cells_per_weight_from(value),
                     write_fraction_from(value, measured_write_fraction),
                     calibration_from(value)[table.phase], ring_write_energy_from(value),
-                    accumulator_from(value), slice_adder_from(value, settings))
+                    accumulator_from(value), slice_adder_from(value, settings),
+                    range_select_from(value)[table.phase])
 
 
 # --------------------------------------------------------------------------------------

@@ -18,6 +18,10 @@ ADC bits) at the price of clipping the rare large ones. The calibration:
    passes): its mean square per K-chunk of one output element is the Mapping's
    ``adc_clip_var``, which the fast engine injects (the exact engine clips each read).
 
+Under ``adc_range_granularity: slice_pair`` each (input slice, weight slice) pair gets
+its own range, the percentile of that pair's sums (:func:`calibrate` ``per_pair``): the
+Mapping's ``pair_adc_step`` / ``pair_adc_clip``, read by both engines.
+
 Under ``slice_sum: analog`` the ADC reads each K-chunk's analog sum (the passes shifted
 by their significance and added before the read, :mod:`bplight.photonics.slice_sum`): the
 range is then the percentile of those sums (code units, a fraction of
@@ -60,15 +64,26 @@ class AdcCalibration:
     """Fraction of the sampled pass sums beyond the clip."""
     samples: int
     """Pass sums the range was measured from."""
+    pair_ranges: tuple[tuple[float, ...], ...] = ()
+    """Per (input slice, weight slice) pair, its range as a fraction of the worst-case
+    sum (``adc_range_granularity: slice_pair``; ``adc_range`` is then their largest);
+    () for one range per layer."""
 
     def as_tensor(self) -> torch.Tensor:
+        pairs = [float(x) for row in self.pair_ranges for x in row]
+        shape = [float(len(self.pair_ranges)), float(len(self.pair_ranges[0]))] \
+            if self.pair_ranges else []
         return torch.tensor([self.adc_range, self.clip_var, self.clipped_fraction,
-                             float(self.samples)], dtype=torch.float64)
+                             float(self.samples), *shape, *pairs], dtype=torch.float64)
 
     @classmethod
     def from_tensor(cls, t: torch.Tensor) -> AdcCalibration:
         v = [float(x) for x in t.reshape(-1).tolist()]
-        return cls(v[0], v[1], v[2], int(v[3]))
+        pairs: tuple[tuple[float, ...], ...] = ()
+        if len(v) > 4:
+            ni, nj = int(v[4]), int(v[5])
+            pairs = tuple(tuple(v[6 + i * nj: 6 + (i + 1) * nj]) for i in range(ni))
+        return cls(v[0], v[1], v[2], int(v[3]), pairs)
 
 
 def _strided(t: torch.Tensor, n: int) -> torch.Tensor:
@@ -107,11 +122,13 @@ def pass_sums(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float,
 
 def calibrate(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float, float],
               a_negative: bool, percentile: float, max_sums: int = 1 << 19,
-              max_chunks: int = 8) -> AdcCalibration:
+              max_chunks: int = 8, per_pair: bool = False) -> AdcCalibration:
     """The calibrated ADC range of the product ``a @ b.T`` with Mapping ``m`` (module
     docstring), from a sample: at most ``max_chunks`` K-chunks (evenly strided) and as
     many rows of ``a`` and of ``b`` (evenly strided, about 4 rows of ``a`` per row of
-    ``b``) as keep the pass sums under ``max_sums``. ``percentile`` in (50, 100]."""
+    ``b``) as keep the pass sums under ``max_sums``. ``percentile`` in (50, 100].
+    ``per_pair``: one clip per (input slice, weight slice) pair, each at the percentile
+    of that pair's sums (``adc_range_granularity: slice_pair``)."""
     a, b = a.detach(), b.detach()
     chunk = m.chunk
     m = replace(m, k_chunks=-(-a.shape[1] // chunk))  # the sample's K may be shorter
@@ -123,14 +140,16 @@ def calibrate(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float,
         idx = (keep[:, None] * chunk + torch.arange(chunk)[None, :]).reshape(-1)
         a, b = a[:, idx], b[:, idx]
         m = replace(m, k_chunks=len(keep))
-    per_pair = m.sign_passes * m.input_slices * m.weight_slices * m.k_chunks
-    pairs = max(1, max_sums // per_pair)  # rows of a x rows of b
+    per_row_pair = m.sign_passes * m.input_slices * m.weight_slices * m.k_chunks
+    pairs = max(1, max_sums // per_row_pair)  # rows of a x rows of b
     n_b = max(1, min(b.shape[0], int(math.sqrt(pairs / 4.0))))
     n_a = max(1, min(a.shape[0], pairs // n_b))
     a_s, b_s = _strided(a, n_a), _strided(b, n_b)
     sums, sig = pass_sums(a_s, b_s, m, scales, a_negative)
     if m.slice_sum_analog:  # the ADC reads each K-chunk's analog sum, not each pass
         return _calibrate_sums(torch.einsum("pij,pijnmk->nmk", sig, sums), m, percentile)
+    if per_pair and sums.numel():
+        return _calibrate_pairs(sums, sig, m, percentile)
     mags = sums.abs().reshape(-1)
     fs = float(m.full_scale)
     if mags.numel() == 0:
@@ -145,6 +164,34 @@ def calibrate(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float,
     return AdcCalibration(adc_range=clip / fs, clip_var=float(combined.square().mean()),
                           clipped_fraction=float((over > 0).double().mean()),
                           samples=int(mags.numel()))
+
+
+def _clip_at(mags: torch.Tensor, percentile: float, m: Mapping, fs: float) -> float:
+    """The clip covering the ``percentile`` of ``mags`` (rounded up to a whole unit for
+    integer sums, at least one unit, at most the worst case ``fs``)."""
+    q = float(torch.quantile(mags[:: max(1, mags.numel() // (1 << 24))],
+                             min(percentile, 100.0) / 100.0))
+    clip = max(math.ceil(q - 1e-9), 1.0) if m.integer_sums else max(q, fs * 1e-6)
+    return min(clip, fs)
+
+
+def _calibrate_pairs(sums: torch.Tensor, sig: torch.Tensor, m: Mapping, percentile: float
+                     ) -> AdcCalibration:
+    """:func:`calibrate` with one clip per (input slice i, weight slice j) pair: the
+    ``percentile`` of the pair's |sums| (over the sign passes, rows, outputs and chunks);
+    the clipping error combined as the chip combines the reads."""
+    fs = float(m.full_scale)
+    mags = sums.abs()  # [P, Si, Sj, N, M, kc]
+    ni, nj = mags.shape[1], mags.shape[2]
+    clips = torch.tensor([[_clip_at(mags[:, i, j].reshape(-1), percentile, m, fs)
+                           for j in range(nj)] for i in range(ni)], dtype=sums.dtype)
+    over = (mags - clips[None, :, :, None, None, None]).clamp(min=0)
+    combined = torch.einsum("pij,pijnmk->nmk", sig, torch.sign(sums) * over)
+    pairs = tuple(tuple(float(c) / fs for c in row) for row in clips.tolist())
+    return AdcCalibration(adc_range=float(clips.max()) / fs,
+                          clip_var=float(combined.square().mean()),
+                          clipped_fraction=float((over > 0).double().mean()),
+                          samples=int(mags.numel()), pair_ranges=pairs)
 
 
 def _calibrate_sums(sums: torch.Tensor, m: Mapping, percentile: float) -> AdcCalibration:
@@ -192,17 +239,20 @@ class AdcRanges:
         self.products[key] = n + 1
         if key not in self.calibrations or n % p.adc_calibration_batches == 0:
             a, b, scales, negative = sample()
-            self.calibrations[key] = calibrate(a, b, m, scales, negative,
-                                               p.adc_range_percentile)
+            self.calibrations[key] = calibrate(
+                a, b, m, scales, negative, p.adc_range_percentile,
+                per_pair=p.adc_range_granularity == "slice_pair")
         cal = self.calibrations[key]
-        return plan(g, spec, adc_range=cal.adc_range, adc_clip_var=cal.clip_var)
+        return plan(g, spec, adc_range=cal.adc_range, adc_clip_var=cal.clip_var,
+                    pair_ranges=cal.pair_ranges)
 
     def get_state(self) -> dict[str, torch.Tensor]:
         out = {}
         for (phase, layer), cal in self.calibrations.items():
-            t = torch.cat([cal.as_tensor(),
+            c = cal.as_tensor()  # [4 values, then the pair ranges' shape and values]
+            t = torch.cat([c[:4],
                            torch.tensor([float(self.products.get((phase, layer), 0))],
-                                        dtype=torch.float64)])
+                                        dtype=torch.float64), c[4:]])
             out[f"{STATE_PREFIX}{phase}/{layer}"] = t
         return out
 
@@ -211,7 +261,8 @@ class AdcRanges:
             if not k.startswith(STATE_PREFIX):
                 continue
             phase, _, layer = k[len(STATE_PREFIX):].partition("/")
-            self.calibrations[(phase, layer)] = AdcCalibration.from_tensor(t[:4])
+            self.calibrations[(phase, layer)] = AdcCalibration.from_tensor(
+                torch.cat([t[:4], t[5:]]))
             self.products[(phase, layer)] = int(t[4].item())
 
 

@@ -293,6 +293,11 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
     # ADC read (photonics/slice_sum.py), [kc, M, N] in code units
     acc = torch.zeros(kc, a.shape[0], n_out, dtype=a.dtype, device=a.device) \
         if m.slice_sum_analog else None
+    pair_step = pair_clip = None
+    if m.pair_adc_step:  # one calibrated range per (input slice, weight slice) pair
+        pair_step, pair_clip = (torch.tensor(t, dtype=a.dtype, device=a.device)
+                                .repeat_interleave(n_out, dim=1)
+                                for t in (m.pair_adc_step, m.pair_adc_clip))
     for sgn, part in parts:
         for i, xs in enumerate(input_slices(part, m)):
             xsc = chunked(xs).transpose(0, 1)  # [kc, M, C]
@@ -307,7 +312,11 @@ def exact_matmul(a: torch.Tensor, b: torch.Tensor, m: Mapping, phys: Physics,
                 shifted = (sums * w_shift).reshape(kc, -1, s_w, n_out).sum(dim=2)
                 acc.add_(shifted, alpha=sgn * float(2 ** (m.dac_bits * i)))
                 continue
-            if step > 0:  # ADC: round to the step, clip at full scale (in place)
+            if pair_step is not None:  # ADC at the pair's step and clip, [S_w·N] per i
+                sums = torch.minimum(torch.maximum(
+                    sums.div_(pair_step[i]).round_().mul_(pair_step[i]), -pair_clip[i]),
+                    pair_clip[i])
+            elif step > 0:  # ADC: round to the step, clip at full scale (in place)
                 if step != 1.0:
                     sums.div_(step)
                 sums.round_()
@@ -504,6 +513,13 @@ def fast_read_errors(m: Mapping, phys: Physics, input_has_negative: bool,
     f = np.asarray(a_occupancy, dtype=np.float64)[:ni] if a_occupancy is not None else np.ones(ni)
     g = np.asarray(b_occupancy, dtype=np.float64)[:nj] if b_occupancy is not None else np.ones(nj)
     p = f[:, None] * g[None, :]
+    if m.pair_adc_step and step > 1.0:  # a calibrated range per (i, j) pair
+        st = np.asarray(m.pair_adc_step, dtype=np.float64)[:ni, :nj]
+        p_nz = 1.0 - (1.0 - p) ** m.chunk
+        zero = st * st * rounded_gaussian_var(sigma / st)
+        coarse = p_nz * (st * st / 12.0 + sigma**2) + (1.0 - p_nz) * zero
+        var = np.where(st == 1.0, rounded_gaussian_var(np.full_like(st, sigma)), coarse)
+        return ReadErrors(math.sqrt(reads * float((weight * var).sum())))
     if not rounds_away_crosstalk(m):
         p_nz = 1.0 - (1.0 - p) ** m.chunk
         zero = step * step * _unit_read_error_var(sigma / step) if sigma > 0 else 0.0
