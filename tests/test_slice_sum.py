@@ -410,3 +410,23 @@ def test_training_calibrates_each_pair(mode: str) -> None:
                         for c in cals.values())
     assert all(p.grad is not None and torch.isfinite(p.grad).all()
                for p in model.parameters())
+
+
+def test_a_cost_sweep_over_the_slice_sum_equals_estimate_per_point() -> None:
+    import numpy as np
+
+    from bplight.cost import sweep
+
+    wl = Workload.from_name("lenet5", (1, 32, 32))
+    spec = load_spec("bplight-8b-analog-sum")
+    sums = np.array(["analog", "digital", "analog"], dtype=object)
+    bits = np.array([10, 7, 12])
+    params = {f"{p}.slice_sum": sums for p in PHASES}
+    params.update({f"{p}.adc_bits": bits for p in PHASES})
+    r = sweep(wl, spec, "train", 16, params)
+    for i in range(3):
+        one = estimate(wl, load_spec("bplight-8b-analog-sum", _each(
+            f"slice_sum={sums[i]}", f"adc_bits={bits[i]}")), "train", 16)
+        assert r.energy_j[i] == pytest.approx(one.energy_j, rel=1e-9)
+        assert r.area_mm2[i] == pytest.approx(one.area_mm2, rel=1e-9)
+        assert r.latency_s[i] == pytest.approx(one.latency_s, rel=1e-9)
