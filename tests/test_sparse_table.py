@@ -4,6 +4,8 @@ smallest amplitudes left out and the variance kept."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -31,3 +33,35 @@ def test_tail_leaves_out_the_smallest_amplitudes_and_keeps_the_variance(monkeypa
     assert v.tolist() == values[3:].tolist()
     assert (c * v**2).sum() == pytest.approx(total)
     assert c == pytest.approx(np.full(7, total / (total - 21.0)))
+
+
+@pytest.mark.parametrize("folded", [False, True])
+def test_split_placement_has_the_distribution_and_ignores_the_thread_count(monkeypatch, folded):
+    import torch
+
+    monkeypatch.setattr(engine, "SPLIT_MIN_READS", 1)
+    monkeypatch.setattr(engine, "SPLIT_MIN_SIZE", 1)
+    errs = engine.ReadErrors(0.0, 0.5, np.array([1.0, 4.0]), np.array([0.75, 0.25]))
+    shape = (50, 40, 4, 4)
+    # fold counts 1 and 9 alternate over the 16 pixels: mean 5 slots per element
+    gain = torch.tensor([1.0, 3.0] * 8).reshape(1, 1, 4, 4) if folded else None
+    slots = 5.0 if folded else 1.0
+    out = []
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            y = torch.zeros(shape, dtype=torch.float64)
+            out.append(engine.add_sparse_errors_(y, errs, torch.Generator().manual_seed(3),
+                                                 gain))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(out[0], out[1])
+    y = out[0]
+    var = slots * errs.var  # rate x E[v^2] per slot
+    assert float(y.mean()) == pytest.approx(0.0, abs=4 * math.sqrt(var / y.numel()))
+    assert float(y.var()) == pytest.approx(var, rel=0.05)
+    if not folded:  # P(no wrong read) = exp(-rate), plus cancellations of ±1 and ±4 pairs
+        assert float((y == 0).double().mean()) >= math.exp(-0.5) - 0.01
+    else:  # each half of the rows gets its share: no half left empty
+        assert float(y[:25].var()) == pytest.approx(float(y[25:].var()), rel=0.1)

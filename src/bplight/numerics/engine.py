@@ -1057,6 +1057,9 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
         pixels = torch.repeat_interleave(torch.arange(inner, device=dev, dtype=itype), folds)
         slots = (numel // inner) * pixels.numel()
     values, probs = _signed_table(errs, y.dtype, dev)
+    if dev.type == "cpu" and errs.rate * slots >= SPLIT_MIN_READS and numel >= SPLIT_MIN_SIZE:
+        return _add_events_split_(y, values, probs, errs.rate, generator, itype,
+                                  None if gain is None else (inner, pixels))
     per_value = torch.poisson(probs * (errs.rate * slots), generator=generator)
     per_value = per_value.to(torch.int64)
     n = int(per_value.sum())
@@ -1071,6 +1074,73 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
         idx += pixels[torch.randint(pixels.numel(), (n,), generator=generator, device=dev,
                                     dtype=itype)]
     flat.index_add_(0, idx, vals)
+    return y
+
+
+SPLIT_MIN_READS = 1 << 18
+"""Expected wrong reads of a product above which the CPU places them in two halves of
+the output at once (:func:`_add_events_split_`), if it has :data:`SPLIT_MIN_SIZE`
+elements."""
+SPLIT_MIN_SIZE = 1 << 20
+"""Output elements from which that pays (smaller outputs stay in cache: one thread)."""
+
+def _add_events_split_(y: torch.Tensor, values: torch.Tensor, probs: torch.Tensor,
+                       rate: float, generator: torch.Generator | None, itype: torch.dtype,
+                       fold: tuple[int, torch.Tensor] | None) -> torch.Tensor:
+    """:func:`add_sparse_errors_`'s wrong reads (``±values`` with ``probs``, ``rate`` per
+    slot) on a contiguous CPU tensor ``y``, in two halves of its rows (leading elements;
+    with ``fold = (inner, pixels)``: of its (image, channel) rows of ``inner`` pixels,
+    each pixel a slot per entry of ``pixels``) placed by two threads at once.
+
+    The same distribution as one draw over the whole tensor: the wrong reads of each
+    value in each half are independent Poisson counts (a Poisson process split in two),
+    placed uniformly in their half. The counts come from ``generator``, in a fixed
+    order, and each half's positions from a generator seeded from it: the result does
+    not depend on the threads' timing (nor on their number: one thread runs both)."""
+    flat = y.view(-1)
+    inner, pixels = fold if fold is not None else (1, None)
+    per_row = 1 if pixels is None else pixels.numel()
+    rows = flat.numel() // inner
+    halves = []
+    for lo, hi in ((0, rows // 2), (rows // 2, rows)):
+        counts = torch.poisson(probs * (rate * (hi - lo) * per_row), generator=generator)
+        seed = int(torch.randint(2**62, (1,), generator=generator))
+        halves.append((lo, hi, counts.to(torch.int64), seed))
+
+    def place(lo: int, hi: int, counts: torch.Tensor, seed: int) -> None:
+        n = int(counts.sum())
+        if n == 0 or hi == lo:
+            return
+        g = torch.Generator(device=y.device).manual_seed(seed)
+        vals = torch.repeat_interleave(values, counts, output_size=n)
+        part = flat[lo * inner:hi * inner]
+        idx = torch.randint(hi - lo, (n,), generator=g, dtype=itype)
+        if pixels is not None:
+            idx.mul_(inner)
+            idx += pixels[torch.randint(per_row, (n,), generator=g, dtype=itype)]
+        part.index_add_(0, idx, vals)
+
+    if torch.get_num_threads() < 2:
+        for h in halves:
+            place(*h)
+        return y
+    # a thread per call (~0.1 ms; fork-safe, unlike a kept pool); torch ops release the GIL
+    import threading
+
+    failed: list[BaseException] = []
+
+    def run_other() -> None:
+        try:
+            place(*halves[1])
+        except BaseException as e:  # re-raised in the caller's thread
+            failed.append(e)
+
+    other = threading.Thread(target=run_other, name="bplight-read-errors")
+    other.start()
+    place(*halves[0])
+    other.join()
+    if failed:
+        raise failed[0]
     return y
 
 
