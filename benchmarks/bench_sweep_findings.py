@@ -155,6 +155,8 @@ def main() -> None:
     ap.add_argument("--confirm", action="store_true",
                     help="also train the best design on the full data (3 epochs, with FP32)")
     ap.add_argument("--confirm-epochs", type=int, default=3)
+    ap.add_argument("--report-only", action="store_true",
+                    help="do not run the sweep: report on what its store holds so far")
     ap.add_argument("--docs", default=str(ROOT / "docs"))
     ap.add_argument("--examples", default=str(ROOT / "examples"))
     args = ap.parse_args()
@@ -162,9 +164,12 @@ def main() -> None:
     out = Path(args.out)
     t0 = time.perf_counter()
     resolved = load_sweep_spec(args.spec)
-    run = run_sweep(resolved, out, SweepOptions(
-        workers=args.workers, threads=1, resume=(out / "sweep.sqlite").exists(),
-        progress=True, data_root=args.data_root))
+    trained_new = 0
+    if not args.report_only:
+        run = run_sweep(resolved, out, SweepOptions(
+            workers=args.workers, threads=1, resume=(out / "sweep.sqlite").exists(),
+            progress=True, data_root=args.data_root))
+        trained_new = run.accuracy_new
     sweep_s = time.perf_counter() - t0
     groups = [split_key(k) for k in resolved.spec.parameters]
     with SweepStore.open(out) as store:
@@ -180,7 +185,8 @@ def main() -> None:
         "ring_model": resolved.base.photonics.ring_model,
         "base_hardware": resolved.spec.hardware, "code_version": stored_version,
         "sweep_wall_s_this_invocation": sweep_s,
-        "training_runs_this_invocation": run.accuracy_new,
+        "training_runs_this_invocation": trained_new,
+        "report_only": args.report_only,
         "accuracy_strata": resolved.spec.accuracy_strata,
         "max_accuracy_points": resolved.spec.max_accuracy_points,
         "load_average_1min": os.getloadavg()[0], "cpus": os.cpu_count(),
