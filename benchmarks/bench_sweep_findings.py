@@ -259,14 +259,16 @@ def main() -> None:
             "train_energy_per_image_j": rep.energy_j / 64, "train_latency_s": rep.latency_s,
             "area_mm2": rep.area_mm2,
             "ratios": six_ratios(spec, *WORKLOAD, baselines=BASELINES)}
-    if args.confirm and found["best_within_1pp"] is not None:
-        found["confirm"] = confirm(examples / "design-best-lenet.yaml",
-                                   out / "confirm-best", args.confirm_epochs, args.data_root)
     docs = Path(args.docs)
     if (out / "pareto.png").exists():
         shutil.copyfile(out / "pareto.png", docs / "sweep-findings.png")
-    atomic_write_json(docs / "sweep-findings.json", found)
+    atomic_write_json(docs / "sweep-findings.json", found)  # also before the long run
     atomic_write_text(docs / "sweep-findings.md", markdown(found))
+    if args.confirm and found["best_within_1pp"] is not None:
+        found["confirm"] = confirm(examples / "design-best-lenet.yaml",
+                                   out / "confirm-best", args.confirm_epochs, args.data_root)
+        atomic_write_json(docs / "sweep-findings.json", found)
+        atomic_write_text(docs / "sweep-findings.md", markdown(found))
     print(markdown(found))
 
 
