@@ -1,9 +1,11 @@
-"""The memristor write path that touches only the weights whose code changes
-(:func:`bplight.devices.memristor.program` with ``old_analog_codes``) gives what a write
-of every cell computed from scratch gives, bit for bit."""
+"""The memristor write (:func:`bplight.devices.memristor.program`), which compares the
+cells of the weights whose code changes only (when few do) or every cell (when most do),
+in place and with the previous digits, gives what a write computed from scratch gives,
+bit for bit; the writer counts each written cell once."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from bplight.devices import memristor as mem
@@ -16,22 +18,13 @@ def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def test_levels_to_codes_of_a_subset_has_the_same_bits():
-    g = _gen(0)
-    for n in (7, 1000, 40_001):
-        lv = torch.rand(n, 2, 4, generator=g) * 15 + 0.1 * torch.randn(n, 2, 4, generator=g)
-        full = mem.levels_to_codes(lv, CELL_BITS)
-        rows = torch.randperm(n, generator=g)[: max(n // 3, 1)].sort().values
-        for sub in (rows, rows[:1], rows[1::2]):
-            assert torch.equal(full[sub], mem.levels_to_codes(lv[sub], CELL_BITS))
-
-
-def test_incremental_program_matches_a_full_recompute():
+@pytest.mark.parametrize("share", [0.1, 0.9])  # a few weights change / most do
+def test_in_place_program_matches_a_fresh_one(share):
     g = _gen(1)
     old = torch.randint(-M, M + 1, (3000,), generator=g)
     first = mem.program(torch.zeros_like(old), old, BITS, CELL_BITS, 0.1, 0.0, g)
     new = old.clone()
-    moved = torch.rand(old.shape, generator=g) < 0.1
+    moved = torch.rand(old.shape, generator=g) < share
     new[moved] = (old[moved] + torch.randint(-20, 21, (int(moved.sum()),), generator=g)
                   ).clamp(-M, M)
     new[:5] = -old[:5]  # sign flips rewrite both sides
@@ -39,7 +32,7 @@ def test_incremental_program_matches_a_full_recompute():
                       old_analog=first.cell_levels, exact_extremes=True)
     state = first.cell_levels.clone()
     inc = mem.program(old, new, BITS, CELL_BITS, 0.1, 0.0, _gen(2), old_analog=state,
-                      exact_extremes=True, out=state, old_analog_codes=first.analog_codes)
+                      exact_extremes=True, out=state, old_digits=first.digits)
     assert torch.equal(inc.cell_levels, ref.cell_levels)
     assert torch.equal(inc.analog_codes, ref.analog_codes)
     assert torch.equal(inc.analog_codes, mem.levels_to_codes(inc.cell_levels, CELL_BITS))
@@ -51,6 +44,7 @@ def test_incremental_program_matches_a_full_recompute():
     # unchanged weights keep their analog codes exactly
     same = old == new
     assert torch.equal(inc.analog_codes[same], first.analog_codes[same])
+    assert torch.equal(inc.digits.long(), mem.code_digits(new, BITS, CELL_BITS))
 
 
 def test_writer_counts_each_written_cell_once():

@@ -86,6 +86,8 @@ class ProgramResult:
     new_codes: torch.Tensor = field(repr=False)
     bits: int = field(repr=False)
     cell_bits: int = field(repr=False)
+    known_digits: torch.Tensor | None = field(default=None, repr=False)
+    """The digits of the new codes where :func:`program` computed them all (else None)."""
 
     @functools.cached_property
     def written(self) -> torch.Tensor:
@@ -99,6 +101,8 @@ class ProgramResult:
 
     @functools.cached_property
     def digits(self) -> torch.Tensor:
+        if self.known_digits is not None:
+            return self.known_digits
         return cell_digits(self.new_codes, self.bits, self.cell_bits)
 
 
@@ -194,17 +198,12 @@ def cell_digits(codes: torch.Tensor, bits: int, cell_bits: int) -> torch.Tensor:
 
 
 def levels_to_codes(cell_levels: torch.Tensor, cell_bits: int) -> torch.Tensor:
-    """Analog code sum_k 2^(cell_bits k) (g+_k - g-_k) of per-cell levels [..., 2, cells].
-
-    Each code depends only on its own cells (an element-wise product and a sum over the
-    2 x cells of one weight, not a BLAS matrix-vector product, whose rounding depends on
-    the tensor's size): codes computed for a subset of the weights have the same bits as
-    for the whole tensor (:func:`program` recomputes only the weights it re-writes)."""
+    """Analog code sum_k 2^(cell_bits k) (g+_k - g-_k) of per-cell levels [..., 2, cells]."""
     n = cell_levels.shape[-1]
-    if cell_levels.is_floating_point():
+    if cell_levels.is_floating_point():  # one matrix-vector product over both sides
         sig = torch.pow(2.0, torch.arange(n, dtype=torch.float64) * cell_bits)
         sig = torch.cat((sig, -sig)).to(device=cell_levels.device, dtype=cell_levels.dtype)
-        return (cell_levels.flatten(-2) * sig).sum(dim=-1)
+        return cell_levels.flatten(-2) @ sig
     sig = torch.pow(2.0, torch.arange(n, device=cell_levels.device,
                                       dtype=cell_levels.dtype) * cell_bits)
     return ((cell_levels[..., 0, :] - cell_levels[..., 1, :]) * sig).sum(dim=-1)
@@ -269,8 +268,7 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
             dtype: torch.dtype | None = None,
             exact_extremes: bool = False,
             old_digits: torch.Tensor | None = None,
-            out: torch.Tensor | None = None, write_all: bool = False,
-            old_analog_codes: torch.Tensor | None = None) -> ProgramResult:
+            out: torch.Tensor | None = None, write_all: bool = False) -> ProgramResult:
     """Write ``new_codes`` over ``old_codes`` into the cells (see the module docstring).
 
     old_codes, new_codes: signed integer codes of the same shape.
@@ -291,17 +289,15 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
     write_all: re-program every cell (write policy 'all'), not only those whose digit
         changes; each write carries the programming noise (and, with NL > 0, the lowest
         cells their pulse response; a cell keeping its digit gets no pulse).
-    old_analog_codes: the analog codes of ``old_analog`` (the previous call's
-        ``ProgramResult.analog_codes``); then only the codes of the weights re-written are
-        recomputed (:func:`levels_to_codes` is element-wise: the same bits). None: all.
 
     Programming noise is drawn only for the cells that take it (written, and with
     ``exact_extremes`` not written to an extreme level): one N(0, 1) per such cell, in
     the order of the cells.
 
-    Cost: without ``write_all``, the work beyond one pass over the codes is proportional
-    to the weights whose code changes (their cells' digits are compared, the written
-    ones updated in place), not to the number of cells.
+    Cost: without ``write_all``, when at most half the weights change code, the cells'
+    digits are compared for those weights only (work ~ weights + written cells, not all
+    cells); otherwise for every cell (``old_digits`` saves one of the two digit passes).
+    The analog codes are recomputed for every weight (one matrix-vector product).
     """
     if old_codes.shape != new_codes.shape:
         raise ValueError(f"old_codes {tuple(old_codes.shape)} and new_codes "
@@ -344,6 +340,16 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
         digit, old_digit = new_d, old_d
     else:  # the weights whose code changes, then their cells whose digit changes
         rows = (old_codes != new_codes).view(-1).nonzero().squeeze(1)
+    all_digits = None
+    if rows is not None and 2 * rows.numel() > new_codes.numel():
+        # most weights change (a large step): compare every cell, as cheap as gathering
+        all_digits = cell_digits(new_codes, bits, cell_bits)
+        new_d = all_digits.view(-1)
+        old_d = (cell_digits(old_codes, bits, cell_bits) if old_digits is None
+                 else old_digits).reshape(-1)
+        idx = (new_d != old_d).nonzero().squeeze(1)
+        digit, old_digit = new_d[idx], old_d[idx]
+    elif rows is not None:
         new_d = cell_digits(new_codes.reshape(-1)[rows], bits, cell_bits).reshape(-1)
         old_d = (cell_digits(old_codes.reshape(-1)[rows], bits, cell_bits)
                  if old_digits is None else old_digits.reshape(-1, 2, n)[rows]).reshape(-1)
@@ -371,16 +377,9 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
         flat.copy_(value)
     else:
         flat.index_put_((idx,), value)
-    if rows is not None and old_analog_codes is not None and old_analog is not None:
-        if old_analog_codes.shape != new_codes.shape:
-            raise ValueError(f"old_analog_codes must have shape {tuple(new_codes.shape)}, "
-                             f"got {tuple(old_analog_codes.shape)}")
-        analog = old_analog_codes.to(dtype, copy=True)
-        analog.view(-1)[rows] = levels_to_codes(levels.view(-1, 2, n)[rows], cell_bits)
-    else:
-        analog = levels_to_codes(levels, cell_bits)
+    analog = levels_to_codes(levels, cell_bits)
     written = flat.numel() if idx is None else idx.numel()
     return ProgramResult(analog_codes=analog, cell_levels=levels,
                          cells_written=torch.tensor(written, device=dev),
                          written_index=idx, new_codes=new_codes, bits=bits,
-                         cell_bits=cell_bits)
+                         cell_bits=cell_bits, known_digits=all_digits)

@@ -61,10 +61,11 @@ class MemristorWriter:
         self.step_writes: list[int] = []  # cells re-programmed by each step of this session
         self._all_steps = 0  # steps under 'all' (every cell once), kept out of the tensor
         self._gens: dict[str, torch.Generator] = {}
-        # analog codes of self.levels (the last write's), valid while self.levels keeps the
-        # version counter recorded with them (loading a state_dict bumps it)
-        self._analog: torch.Tensor | None = None
-        self._analog_version = -1
+        # cell digits of self.codes where the last write computed them all (a large step),
+        # valid while self.codes keeps the version counter recorded with them (loading a
+        # state_dict bumps it)
+        self._digits: torch.Tensor | None = None
+        self._digits_version = -1
         named = photonic_layers(model)
         self.names = [n or m.layer_name for n, m in named]
         self.layers = [m for _, m in named]
@@ -181,8 +182,6 @@ class MemristorWriter:
     def _write_back(self, analog_codes: torch.Tensor | None = None) -> None:
         """Copy the weights the cells hold into the layers' parameters; ``analog_codes``:
         the held codes when the caller has them (without device variation)."""
-        if analog_codes is None and self._analog_version == self.levels._version:
-            analog_codes = self._analog
         if analog_codes is None or self.gain is not None:
             lv = self.levels if self.gain is None else self.levels * self.gain
             analog_codes = levels_to_codes(lv, self.cell_bits)
@@ -213,15 +212,15 @@ class MemristorWriter:
                 self.step_writes.append(0)
                 return 0
             new = self.mixed.transfer(self.codes)
-        old_analog = self._analog if self._analog_version == self.levels._version else None
-        # (only the weights whose code changes are touched: cost ~ weights, not cells)
+        old_digits = self._digits if self._digits_version == self.codes._version else None
+        # (where few weights change code, only theirs are touched: program's docstring)
         res = program(self.codes, new, self.bits, self.cell_bits,
                       self.spec.memristor.programming_noise, self.spec.memristor.nonlinearity,
                       generator=gen, old_analog=self.levels,
                       exact_extremes=self.spec.memristor.exact_extreme_levels,
-                      out=self.levels, write_all=self.write_all, old_analog_codes=old_analog)
+                      out=self.levels, write_all=self.write_all, old_digits=old_digits)
         self.codes.copy_(new)
-        self._analog, self._analog_version = res.analog_codes, self.levels._version
+        self._digits, self._digits_version = res.known_digits, self.codes._version
         self._write_back(res.analog_codes)
         if self.mixed is not None:
             self.mixed.set_held(self._flat())
