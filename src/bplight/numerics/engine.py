@@ -672,8 +672,12 @@ def ring_effective_weight(bq: torch.Tensor, m: Mapping, ring: BankModel) -> torc
     magnitude, reduction along its last dimension) as the exact engine's rings realise
     it: each signed ``ring_bits`` slice of its codes set on the rings of its chunk
     (:func:`ring_transfer`: realised value and leaks from where every resonance sits),
-    shifted and added back. Deterministic: the part of the leak a coarse ADC does not
-    round away."""
+    shifted and added back. Deterministic, and an upper bound: an exact read of a pass
+    whose sum is zero (or small against a coarse step) rounds the leak away, which this
+    does not see; with 2-bit rings and a 5-bit ADC (step 3.2 units) fast mode's mean
+    error came out 1.2-1.4x exact mode's on the forward products of the
+    tests/test_fast_vs_exact.py layers and 2.7x on their weight gradients (sparse
+    errors on the rings), the standard deviations within 0.94-1.19x."""
     levels = float(2**m.weight_magnitude_bits - 1)
     scale = bq.detach().abs().max()
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
