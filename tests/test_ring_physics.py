@@ -203,9 +203,11 @@ def test_fast_and_exact_modes_under_the_ring_model() -> None:
     """With a bank that closes its link budget under add_drop (8 carriers: the laser is
     sized for half a step less the leak, tests/test_ring_link.py) reads stay exact and
     the two modes agree. Built with 16 carriers (link.enforce_limits false) the leak
-    exceeds the margin and exact reads err; fast mode, which draws the leak as
-    zero-mean Gaussian of the same mean square, then underestimates the error (measured
-    0.03 of exact mode's rms on this layer; photonics/crosstalk.py, fast mode's limit)."""
+    exceeds the margin and exact reads err; fast mode draws its read errors from the
+    rings' own leaks (numerics.engine.ring_read_errors): measured 3.1x exact mode's rms
+    on this one product, whose rms is set by the few high-order wrong reads its 1,152
+    outputs happen to hold (tests/test_fast_vs_exact.py compares the distributions);
+    the zero-mean Gaussian leak model it replaced gave 0.03x."""
     import torch.nn as nn
 
     from bplight.numerics import convert
@@ -224,4 +226,7 @@ def test_fast_and_exact_modes_under_the_ring_model() -> None:
     eight = "photonics.wavelengths_per_bank=8"
     exact8, fast8 = rms("exact", eight), rms("fast", eight)
     assert 0.6 < fast8 / exact8 < 1.4, (fast8, exact8)
-    assert rms("exact", "link.enforce_limits=false") > 10 * exact8  # the leak shows
+    exact16, fast16 = rms("exact", "link.enforce_limits=false"), rms("fast",
+                                                                    "link.enforce_limits=false")
+    assert exact16 > 10 * exact8  # the leak shows
+    assert 0.3 < fast16 / exact16 < 5.0, (fast16, exact16)
