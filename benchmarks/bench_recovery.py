@@ -80,7 +80,7 @@ DESIGNS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "bplight-16b": ("bplight-16b", (), "reference design"),
     "bplight-8b-1x2": ("bplight-8b-1x2", (), "8-b operands, 1-b x 2-b slices"),
     "lossy-w6": ("bplight-16b", ("update.weight_bits=6",),
-                 "bplight-16b storing 6-bit weights (2 x 3-bit cells per side)"),
+                 "bplight-16b storing 6-bit weights (31 levels a side, in 2 cells)"),
     "lossy-adc4": ("bplight-16b", tuple(f"{p}.adc_bits=4" for p in PHASES),
                    "bplight-16b with 4-bit ADCs (below the 6 bits of exact reads)"),
 }
@@ -271,9 +271,17 @@ def _pp(x: float | None) -> str:
 
 
 def markdown(data: dict[str, Any]) -> str:
+    rows = data["rows"]
+    train_s = sum(r.get("wall_time_s") or 0.0 for r in rows)
+    loads = [r["load_average"][0] for r in rows if r.get("load_average")]
+    load = f"{min(loads):.0f}–{max(loads):.0f}" if loads else "unknown"
+    commits = sorted({(r.get("code") or {}).get("git_commit") or "?" for r in rows})
     out = ["# Accuracy-recovery techniques × designs", "",
-           f"Command: `{data['command']}`; total wall time {data['wall_time_s'] / 60:.0f} min "
-           f"(load average at the end {data['load_average_end'][0]:.1f} on 2 cores).", ""]
+           f"Command: `{data['command']}`. The rows took {train_s / 60:.0f} min of training "
+           f"wall time (FP32 sources not counted) on a 2-core machine shared with other "
+           f"jobs, 1-minute load average {load} when each row finished; rows ran at "
+           f"commits {', '.join(c[:7] for c in commits)}, with other work uncommitted in "
+           "the tree. Seed 0, fast mode.", ""]
     for m, title in data["workloads"].items():
         rows = [r for r in data["rows"] if r["model"] == m]
         if not rows:
@@ -308,7 +316,8 @@ def markdown(data: dict[str, Any]) -> str:
                 f"{'—' if life is None else f'{life:.3g}'} |")
         out.append("")
     out += ["Designs: " + "; ".join(f"`{k}` {v}" for k, v in data["designs"].items()) + ".",
-            "", "Techniques: " + "; ".join(f"`{k}` {v}" for k, v in data["techniques"].items())
+            "", "Techniques: " + "; ".join(f"`{k}` {v}" for k, v in data["techniques"].items()
+                                          if any(r["technique"] == k for r in rows))
             + ".", ""]
     return "\n".join(out)
 
