@@ -317,7 +317,7 @@ def markdown(data: dict[str, Any]) -> str:
         out.append("")
     out += ["Designs: " + "; ".join(f"`{k}` {v}" for k, v in data["designs"].items()) + ".",
             "", "Techniques: " + "; ".join(f"`{k}` {v}" for k, v in data["techniques"].items()
-                                          if any(r["technique"] == k for r in rows))
+                                          if any(r["technique"] == k for r in data["rows"]))
             + ".", ""]
     return "\n".join(out)
 
