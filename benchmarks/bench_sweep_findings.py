@@ -232,6 +232,12 @@ def main() -> None:
     found["speedup"]["trained_at_or_above"] = int(len(at))
     found["speedup"]["best_loss_at_or_above_pp"] = (float(at["accuracy_loss_pp"].min())
                                                     if len(at) else None)
+    found["speedup"]["most_accurate_at_or_above"] = [
+        {"design": describe(r, groups), "train_speedup_vs_gtx1080":
+         float(r["train_speedup_vs_gtx1080"]), "accuracy_loss_pp": float(r["accuracy_loss_pp"]),
+         "train_energy_per_image_j": float(r["train_energy_per_image_j"]),
+         "area_mm2": float(r["area_mm2"])}
+        for _, r in at.sort_values("accuracy_loss_pp").head(5).iterrows()]
 
     # per operand resolution: what was trained, the best loss, the cheapest within 1 pp
     strata = []
@@ -332,10 +338,14 @@ def markdown(f: dict[str, Any]) -> str:
               f"Trained designs at or above it: {s['trained_at_or_above']}"
               + (f", best loss {s['best_loss_at_or_above_pp']:.2f} pp"
                  if s["best_loss_at_or_above_pp"] is not None else "") + ".", "",
-              "The fastest trained designs:", "",
+              "The fastest trained designs, then the most accurate trained designs at or "
+              f"above {s['threshold']:g}x:", "",
               "| speedup vs GTX 1080 | loss (pp) | energy / training image | area (mm²) | "
               "design |", "|---|---|---|---|---|"]
-    for r in s["fastest_trained"]:
+    for r in s["fastest_trained"] + [{}] + s.get("most_accurate_at_or_above", []):
+        if not r:
+            lines.append("| | | | | |")
+            continue
         lines.append(f"| {r['train_speedup_vs_gtx1080']:.3g}x | {r['accuracy_loss_pp']:.2f} "
                      f"| {si(r['train_energy_per_image_j'], 'J')} | {r['area_mm2']:.0f} | "
                      f"{knobs_text(r['design'])} |")
