@@ -189,16 +189,19 @@ def plot_front(frame, front, refs: list[dict[str, Any]], path: Path, title: str)
                              squeeze=False)
     ok = frame[frame["feasible"]] if not frame.empty else frame
     ax = axes[0][0]
-    if not ok.empty:
-        color = {"c": ok["accuracy_loss_pp"], "cmap": "viridis"} if has_acc else {"c": "0.6"}
-        sc = ax.scatter(ok["train_latency_s"], ok["train_energy_per_image_j"], s=10,
-                        alpha=0.6, label=f"feasible designs ({len(ok)})", **color)
+    if not ok.empty:  # every feasible design in grey, the trained ones coloured by loss
+        ax.scatter(ok["train_latency_s"], ok["train_energy_per_image_j"], s=6, c="0.75",
+                   alpha=0.5, label=f"feasible designs ({len(ok)})")
         if has_acc:
+            acc = ok.dropna(subset=["accuracy_loss_pp"])
+            sc = ax.scatter(acc["train_latency_s"], acc["train_energy_per_image_j"], s=16,
+                            c=acc["accuracy_loss_pp"], cmap="viridis",
+                            label=f"trained designs ({len(acc)})")
             fig.colorbar(sc, ax=ax, label="accuracy loss vs FP32 (pp)")
-    if not front.empty:
+    if not front.empty:  # a front of 3 objectives is a set of points, not a curve here
         f = front.sort_values("train_latency_s")
-        ax.plot(f["train_latency_s"], f["train_energy_per_image_j"], "r.-", ms=8,
-                label=f"Pareto front ({len(front)})")
+        ax.plot(f["train_latency_s"], f["train_energy_per_image_j"], "o", mfc="none",
+                mec="r", ms=8, label=f"Pareto front ({len(front)})")
     style = {ref["label"]: (m, c) for ref, m, c in
              zip(refs, "s^Dvo", ("tab:blue", "tab:orange", "tab:green", "tab:purple",
                                  "tab:brown"), strict=False)}
@@ -219,8 +222,8 @@ def plot_front(frame, front, refs: list[dict[str, Any]], path: Path, title: str)
                    c="0.5", label=f"trained designs ({len(acc)})")
         f = front.dropna(subset=["accuracy_loss_pp"]).sort_values("train_energy_per_image_j")
         if not f.empty:
-            ax.plot(f["train_energy_per_image_j"], f["accuracy_loss_pp"], "r.-", ms=8,
-                    label="Pareto front")
+            ax.plot(f["train_energy_per_image_j"], f["accuracy_loss_pp"], "o", mfc="none",
+                    mec="r", ms=8, label="Pareto front")
         for ref in refs:
             m, c = style[ref["label"]]
             if math.isnan(ref["accuracy_loss_pp"]):
