@@ -344,8 +344,9 @@ def common_cause(rep: Reproduction) -> CommonCause:
     and speed claims that are off would need per MAC."""
     rows = []
     for (m, mode), r in rep.photonic.items():
-        # one ADC conversion reads each analog pass
-        conv = r.counts["analog_passes"] / r.macs if r.macs else math.nan
+        # ADC conversions: one per analog pass, or one per summed K-chunk under
+        # slice_sum analog (mapping.adc_reads)
+        conv = r.counts["adc_conversions"] / r.macs if r.macs else math.nan
         e_mac = r.energy_j / r.macs if r.macs else math.nan
         total = sum(r.energy_by_component_j.values()) or 1.0
         top = sorted(r.energy_by_component_j.items(), key=lambda kv: -kv[1])[:4]
@@ -360,7 +361,7 @@ def common_cause(rep: Reproduction) -> CommonCause:
         mine = [p for (_, mode), p in rep.photonic.items() if mode == c.mode and p.macs]
         if c.metric == "energy_saving":
             e_base = base.energy_per_op_j(c.mode) * 2.0  # 1 MAC = 2 ops
-            conv = geomean([p.counts["analog_passes"] / p.macs for p in mine])
+            conv = geomean([p.counts["adc_conversions"] / p.macs for p in mine])
             energy.append(EnergyNeed(c, e_base, e_base / c.claimed, conv))
         elif c.metric == "speedup":
             rate = base.throughput_ops_per_s(c.mode)
