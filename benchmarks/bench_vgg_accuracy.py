@@ -206,6 +206,7 @@ def markdown(result: dict) -> str:
         "`python benchmarks/bench_vgg_accuracy.py` (commit "
         f"{(cv.get('git_commit') or 'unknown')[:7]}; machine: {result.get('machine', '?')}).",
         "",
+        *([result["note"], ""] if result.get("note") else []),
         "| experiment | `bplight-16b` | FP32 | gap | criterion | met | training time |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -298,6 +299,8 @@ def main() -> None:
     ap.add_argument("--runs", default="benchmarks/out/vgg/runs")
     ap.add_argument("--out", default="benchmarks/out/vgg")
     ap.add_argument("--fresh", action="store_true", help="retrain cached runs")
+    ap.add_argument("--note", default=None,
+                    help="a sentence on the conditions (load, resumed runs) for the tables")
     ap.add_argument("--markdown-from", metavar="JSON", default=None,
                     help="only rewrite the markdown from a vgg.json")
     args = ap.parse_args()
@@ -328,7 +331,8 @@ def main() -> None:
               f"{'met' if r['meets_criterion'] else 'NOT met'})", flush=True)
     load = os.getloadavg()
     result = {"experiments": rows, "code": cv, "wall_time_s": time.perf_counter() - t0,
-              "machine": f"{os.cpu_count()} cores, load average {load[0]:.1f}"}
+              "machine": f"{os.cpu_count()} cores, load average {load[0]:.1f} when the "
+              "tables were written", "note": args.note}
     atomic_write_json(out / "vgg.json", result)
     atomic_write_text(out / "vgg.md", markdown(result))
     plot(result, out / "vgg.png")

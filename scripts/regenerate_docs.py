@@ -494,6 +494,19 @@ def accuracy_md() -> str:
     return _bench_accuracy()._markdown(raw)
 
 
+VGG_JSON = "docs/accuracy/vgg.json"
+
+
+def vgg_md() -> str:
+    raw = _benchmark_json(VGG_JSON, "python benchmarks/bench_vgg_accuracy.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_vgg_accuracy", ROOT / "benchmarks" / "bench_vgg_accuracy.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["bench_vgg_accuracy"] = mod  # its dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod.markdown(raw)
+
+
 @dataclass(frozen=True)
 class GeneratedFile:
     path: str
@@ -508,6 +521,8 @@ FILES = (
                   "docs/reproduction.md", reproduction_md),
     GeneratedFile("docs/accuracy/accuracy.md", "python benchmarks/bench_accuracy.py "
                   f"--markdown-from {ACCURACY_JSON}", accuracy_md),
+    GeneratedFile("docs/accuracy/vgg.md", "python benchmarks/bench_vgg_accuracy.py "
+                  f"--markdown-from {VGG_JSON}", vgg_md),
 )
 
 
