@@ -139,16 +139,19 @@ def architecture_for(spec: HardwareSpec) -> Architecture:
     return architecture_from(value, product_settings(value))
 
 
-def components_from(value: Value, laser_electrical_power_w: Any) -> Components:
+def components_from(value: Value, laser_electrical_power_w: Any,
+                    ring_digits: np.ndarray | None = None) -> Components:
     """Component models; the laser power per core comes from the link budget. Non-volatile
     weight rings (``components.weight_ring_tuning``) hold without power (no thermal or
     electro-optic hold) and take ``nonvolatile_write_latency_s`` per load; their write
-    energy is :func:`ring_write_energy_from`."""
+    energy is :func:`ring_write_energy_from`. ``ring_digits``: the slice-digit
+    distribution the add-drop rings' tuning is averaged over (default: the stated one;
+    :func:`bplight.photonics.tuning.ring_tuning_from`)."""
     comp = SimpleNamespace(**{name: value(f"components.{name}")
                               for name in ComponentsConfig.model_fields})
     nv = nonvolatile_rings_from(value)
     # ring states (photonics.ring_model): hold power, mean EO shift, load latency
-    hold, detuning, latency = ring_tuning_from(value)
+    hold, detuning, latency = ring_tuning_from(value, ring_digits)
     comp.weight_ring_hold_power_w = np.where(nv, 0.0, hold)
     comp.ring_eo_tuning_w_per_m = np.where(nv, 0.0, comp.ring_eo_tuning_w_per_m)
     comp.ring_tuning_latency_s = np.where(nv, comp.nonvolatile_write_latency_s, latency)

@@ -601,13 +601,15 @@ def evaluate(mp: Mapping, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
 
 def evaluate_design(value: Value, table: GemmTable, lay: LayerArrays, ops: DigitalOps,
                     batch: ArrayLike, train: bool, laser_electrical_power_w: ArrayLike,
-                    measured_write_fraction: float | None = None) -> KernelResult:
+                    measured_write_fraction: float | None = None,
+                    ring_digits: np.ndarray | None = None) -> KernelResult:
     """:func:`evaluate` at the design point(s) ``value`` describes (the one path of
     :func:`estimate` and :func:`bplight.cost.sweep`)."""
     settings = product_settings(value)
     mp = plan_gemms(table, settings, value("photonics.wavelengths_per_bank"))
     return evaluate(mp, table, lay, ops, batch, train, architecture_from(value, settings),
-                    components_from(value, laser_electrical_power_w), cells_per_weight_from(value),
+                    components_from(value, laser_electrical_power_w, ring_digits),
+                    cells_per_weight_from(value),
                     write_fraction_from(value, measured_write_fraction),
                     calibration_from(value)[table.phase], ring_write_energy_from(value),
                     accumulator_from(value), slice_adder_from(value, settings),
@@ -637,7 +639,8 @@ def _check(mode: str, batch: int, write_fraction: float | None) -> None:
 
 
 def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
-             batch: int = 1, write_fraction: float | None = None) -> CostReport:
+             batch: int = 1, write_fraction: float | None = None,
+             ring_digits: np.ndarray | None = None) -> CostReport:
     """Cost of running ``workload`` on ``spec`` for ``mode`` ("train": forward, error,
     weight gradient and weight update of one batch; "infer": forward) at ``batch``.
 
@@ -645,12 +648,23 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
     training run measured it (``summary.json``'s ``memristor.write_fraction``); used under
     ``update.write_policy: changed`` in place of ``update.changed_cell_fraction``.
 
+    ``ring_digits``: the slice-digit distribution of the weight rings ([2L+1] over the
+    digits -L .. L of ``forward.ring_bits``), e.g. of a run's trained weights
+    (:func:`bplight.photonics.tuning.trained_digit_distribution`); under
+    ``photonics.ring_model: add_drop`` the rings' tuning power, mean electro-optic shift and
+    re-tune latency are averaged over it in place of the stated distribution; ignored (and
+    said so in the assumptions) under ``ideal`` rings, which hold at a flat power.
+
     Pure and deterministic. Raises :class:`~bplight.photonics.link_budget.LinkBudgetError`
     when the design's link budget cannot close.
     """
     from bplight.photonics.link_budget import check_link_budget
 
     _check(mode, batch, write_fraction)
+    if ring_digits is not None:
+        from bplight.photonics.tuning import check_digit_distribution
+
+        check_digit_distribution(ring_digits, 2**spec.forward.ring_bits - 1)
     batch = int(batch)
     laser_w = check_link_budget(spec).laser_electrical_power_w
     gemms = workload.gemms(mode, batch)
@@ -658,7 +672,7 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
     train = mode == "train"
     r = evaluate_design(spec_values(spec), table, LayerArrays.from_workload(workload),
                         DigitalOps.from_workload(workload), batch, train, laser_w,
-                        write_fraction)
+                        write_fraction, ring_digits)
 
     def row_energies(dyn: dict[str, np.ndarray], share: np.ndarray) -> list[dict[str, float]]:
         """Energy by component of each row: its dynamic energy + its static share."""
@@ -700,6 +714,9 @@ def estimate(workload: Workload, spec: HardwareSpec, mode: str = "train",
                 f"Mixed-precision updates (Nandakumar2020): a {u.accumulator_bits}-bit "
                 f"accumulator per weight in {u.accumulator_memory.upper()}, read and written "
                 f"every batch, transferred to the cells every {u.transfer_every} batch(es).")
+    ring_text = _ring_digits_assumption(spec, ring_digits)
+    if ring_text:
+        assumptions.append(ring_text)
     if spec.components.weight_ring_tuning == "nonvolatile":
         per_ring = _f(r.counts["ring_settings_per_ring"])
         life = spec.components.nonvolatile_endurance_cycles / per_ring if per_ring else 0.0
@@ -745,6 +762,25 @@ def _write_assumption(spec: HardwareSpec, measured: float | None, fraction: floa
               else "update.changed_cell_fraction, an assumption")
     return (f"Weight update: only cells whose digit changed are written (update.write_policy "
             f"'changed'): {fraction:.4g} of the cells per batch ({source}).")
+
+
+def _ring_digits_assumption(spec: HardwareSpec, digits: np.ndarray | None) -> str:
+    """Which slice-digit distribution the weight rings' tuning charges, in one sentence
+    ("" under ideal rings without a given distribution: nothing to say)."""
+    if spec.photonics.ring_model != "add_drop":
+        if digits is None:
+            return ""
+        return ("Weight-ring tuning: the given slice-digit distribution is not used "
+                "(photonics.ring_model 'ideal' holds every ring at the flat "
+                "components.weight_ring_hold_power_w).")
+    if spec.components.weight_ring_tuning == "nonvolatile":
+        return ("Weight-ring tuning: non-volatile rings hold without power and load at "
+                "their write latency; the slice-digit distribution changes no charge.")
+    source = ("the given (trained) slice-digit distribution" if digits is not None
+              else "the stated slice-digit distribution (every magnitude equally likely, "
+              "either sign)")
+    return (f"Weight-ring tuning (photonics.ring_model 'add_drop'): electro-optic and heater "
+            f"hold power and re-tune latency averaged over {source}.")
 
 
 def peak(spec: HardwareSpec) -> dict[str, Any]:

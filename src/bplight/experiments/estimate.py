@@ -11,6 +11,7 @@ import argparse
 import importlib.util
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bplight.cost.report import TRAIN_PHASES, CostReport
 from bplight.errors import InfeasibleDesignError, InputError
@@ -23,6 +24,10 @@ from bplight.experiments.common import (
 )
 from bplight.io import atomic_write_json, atomic_write_text
 from bplight.units import format_si
+
+if TYPE_CHECKING:
+    from bplight.config.spec import HardwareSpec
+    from bplight.experiments.from_run import RingDigits
 
 
 def add_parser(subparsers) -> None:
@@ -52,8 +57,10 @@ def add_parser(subparsers) -> None:
                    "(default: bplight-16b, or with --from-run the run's config.yaml)")
     p.add_argument("--from-run", metavar="RUN_DIR",
                    help="a `bplight train` run directory: charge memristor writes at the "
-                   "fraction of cells the run measured (summary.json) and, unless "
-                   "--hardware is given, cost the hardware it trained on")
+                   "fraction of cells the run measured (summary.json), add-drop ring "
+                   "tuning over the slice digits of its trained weights "
+                   "(checkpoint-hardware.pt) and, unless --hardware is given, cost the "
+                   "hardware it trained on")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a hardware field, e.g. --set forward.adc_bits=6 "
                    "(repeatable)")
@@ -114,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from bplight.photonics.link_budget import LinkBudgetError
 
     check_batch(args.batch)
-    hardware, measured = args.hardware or "bplight-16b", None
+    hardware, measured, digits = args.hardware or "bplight-16b", None, None
     if args.from_run:
         from bplight.experiments.from_run import read_run
 
@@ -122,15 +129,24 @@ def run(args: argparse.Namespace) -> int:
         hardware = args.hardware or measured.hardware()
     spec = load_spec(hardware, overrides=args.set)
     workload = load_workload(args)
+    if measured is not None:
+        from bplight.experiments.from_run import run_ring_digits
+
+        digits = run_ring_digits(measured.run_dir, spec)
     try:
         report = estimate(workload, spec, mode=args.phase, batch=args.batch,
-                          write_fraction=None if measured is None else measured.write_fraction)
+                          write_fraction=None if measured is None else measured.write_fraction,
+                          ring_digits=None if digits is None else digits.p)
     except LinkBudgetError as exc:  # say which design, then why
         raise InfeasibleDesignError(f"hardware {spec.name}: the link budget cannot close: "
                                     f"{exc}") from None
-    text = format_report(report, workload, peak(spec))
+    ring_source = _ring_source(spec, digits)
+    text = format_report(report, workload, peak(spec), ring_source)
     print(text)
     payload = report_payload(report, workload, peak(spec))
+    if ring_source is not None:
+        payload["ring_digits"] = (digits.to_dict() if digits is not None
+                                  else {"source": ring_source, "layers": [], "p": None})
     if args.out:
         write_outputs(Path(args.out), report, payload, text)
         print(f"wrote {Path(args.out) / 'report.json'}, phases.csv, report.txt")
@@ -138,6 +154,16 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         print(json_line(payload))
     return 0
+
+
+def _ring_source(spec: HardwareSpec, digits: RingDigits | None) -> str | None:
+    """Which slice-digit distribution the weight rings' tuning was charged over, in words:
+    a run's (``--from-run``: :class:`~bplight.experiments.from_run.RingDigits`) or the
+    stated one under ``ring_model: add_drop``; None where the rings hold at a flat power
+    and no run was given (nothing to say)."""
+    if digits is not None:
+        return digits.source
+    return "stated" if spec.photonics.ring_model == "add_drop" else None
 
 
 def report_payload(report: CostReport, workload, peak_rates: dict) -> dict:
@@ -178,8 +204,11 @@ def _bound_text(bound: str) -> str:
     return BOUNDS.get(bound, bound or "-")
 
 
-def format_report(r: CostReport, workload, peak_rates: dict) -> str:
-    """Summary, latency terms, phases, components and layers as text tables."""
+def format_report(r: CostReport, workload, peak_rates: dict,
+                  ring_source: str | None = None) -> str:
+    """Summary, latency terms, phases, components and layers as text tables;
+    ``ring_source``: the weight rings' slice-digit distribution in words (a line below
+    the summary)."""
     shape = "x".join(map(str, r.input_shape))
     summary = [
         ["design", r.design], ["workload", f"{r.workload} ({shape})"],
@@ -195,6 +224,8 @@ def format_report(r: CostReport, workload, peak_rates: dict) -> str:
         ["peak (all banks busy)", f"{peak_rates['gops']:.4g} GOPS"],
     ]
     parts = [table(["quantity", "value"], summary, f"Cost of {r.workload} on {r.design}")]
+    if ring_source is not None:  # below the table: a run's path would widen its column
+        parts[0] += f"\nring tuning digits: {ring_source}"
 
     lat = [[k, format_si(v, "s")] for k, v in r.latency_breakdown_s.items()]
     parts.append(table(["term", "time"], lat, "Latency terms (latency = max of compute…"

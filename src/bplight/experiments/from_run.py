@@ -11,6 +11,12 @@ memristor weight updates records its writes there under one known key::
 one weight update re-programmed on average (under ``update.write_policy: changed`` only
 the cells whose digit changed are written). :func:`read_run` reads that key and nothing
 else.
+
+Under ``photonics.ring_model: add_drop`` the weight rings' tuning power depends on the
+slice digits they hold: :func:`run_ring_digits` reads the trained weights the run's chip
+holds (``checkpoint-hardware.pt``, the ``model`` state dict: the ``weight`` of every
+photonic layer) and gives their digit distribution
+(:func:`bplight.photonics.tuning.trained_digit_distribution`).
 """
 
 from __future__ import annotations
@@ -80,3 +86,61 @@ def read_run(run_dir: Path | str) -> RunWrites:
     config = run_dir / "config.yaml"
     return RunWrites(run_dir, float(fraction), dict(record),
                      config if config.is_file() else None)
+
+
+CHECKPOINT = "checkpoint-hardware.pt"
+"""The hardware run's checkpoint (``bplight train``), read for its trained weights."""
+
+
+@dataclass(frozen=True)
+class RingDigits:
+    """The slice-digit distribution the weight rings' tuning is charged over, and where it
+    came from: ``p`` None means the stated distribution; ``source`` says which, in words
+    (and, when a run's weights were not used, why)."""
+
+    p: Any  # numpy [2L+1] or None
+    source: str
+    layers: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the source, the layers read and the distribution (None: stated)."""
+        return {"source": self.source, "layers": list(self.layers),
+                "p": None if self.p is None else [float(x) for x in self.p]}
+
+
+def run_ring_digits(run_dir: Path | str, spec: Any) -> RingDigits:
+    """The slice-digit distribution of the weights the run in ``run_dir`` trained, as the
+    rings of ``spec`` (the hardware being costed) hold them. Under ``ring_model: ideal``
+    (flat hold power) or non-volatile rings the distribution changes no charge and the
+    checkpoint is not read; a run without ``checkpoint-hardware.pt`` or without photonic
+    layers in it keeps the stated distribution and says why. A checkpoint that cannot be
+    read is an :class:`InputError`."""
+    run_dir = Path(run_dir)
+    if spec.photonics.ring_model != "add_drop":
+        return RingDigits(None, "stated (photonics.ring_model 'ideal' holds every ring at "
+                          "a flat power: the trained weights change nothing)")
+    if spec.components.weight_ring_tuning == "nonvolatile":
+        return RingDigits(None, "stated (non-volatile weight rings hold without power: "
+                          "the trained weights change nothing)")
+    if spec.forward.weight_bits is None:
+        return RingDigits(None, "stated (forward.weight_bits is None: unquantized weights "
+                          "have no slice digits)")
+    path = run_dir / CHECKPOINT
+    if not path.is_file():
+        return RingDigits(None, f"stated ({run_dir} holds no {CHECKPOINT})")
+    import torch
+
+    from bplight.photonics.tuning import chip_weights, trained_digit_distribution
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a damaged or foreign file
+        why = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"--from-run {run_dir}: {CHECKPOINT} cannot be read ({why}); "
+                         "give a run directory written by bplight train") from None
+    model = state.get("model") if isinstance(state, dict) else None
+    weights = chip_weights(model) if isinstance(model, dict) else {}
+    if not weights:
+        return RingDigits(None, f"stated ({path} holds no photonic layer weights)")
+    p = trained_digit_distribution(spec, weights.values())
+    return RingDigits(p, f"trained weights of {run_dir}", tuple(weights))

@@ -116,12 +116,15 @@ _FIELDS = ("photonics.ring_model", "photonics.ring_q", "photonics.ring_intrinsic
            "components.ring_tuning_latency_s")
 
 
-def ring_tuning_from(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ring_tuning_from(value: Any, digits: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(static hold power per ring, mean electro-optic shift, load latency) of every design
     point of a cost-model value getter (:func:`bplight.cost.design.spec_values` or a
     sweep's): under ``ring_model: ideal`` the flat ``weight_ring_hold_power_w``, one
     linewidth lambda/Q and ``ring_tuning_latency_s`` (the model before issue 9); under
-    ``add_drop`` :func:`ring_tuning` per point."""
+    ``add_drop`` :func:`ring_tuning` per point, over the slice-digit distribution
+    ``digits`` ([2L+1], e.g. :func:`trained_digit_distribution`; checked against every
+    add-drop point's ``forward.ring_bits``) or, by default, the stated one."""
     cols = np.broadcast_arrays(*(np.asarray(value(f)) for f in _FIELDS))
     shape = cols[0].shape
     flat = [c.reshape(-1) for c in cols]
@@ -134,10 +137,40 @@ def ring_tuning_from(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             continue
         bank = _bank_model(float(q), float(q_i), float(fsr), float(lam), float(spacing),
                            int(c), int(ring_bits), int(dac_bits))
-        t = _tuning(bank, None, float(eo_range), float(heater), float(tau), float(kappa),
+        if digits is not None:
+            check_digit_distribution(digits, bank.levels)
+        t = _tuning(bank, digits, float(eo_range), float(heater), float(tau), float(kappa),
                     None if sigma is None else float(sigma), float(trim), float(eo_latency))
         hold[i], shift[i], latency[i] = t.hold_power_w, t.eo_mean_shift_m, t.load_latency_s
     return hold.reshape(shape), shift.reshape(shape), latency.reshape(shape)
+
+
+def check_digit_distribution(p: Any, levels: int) -> None:
+    """ValueError (one sentence) unless ``p`` is a probability vector over the slice digits
+    -L .. L of rings with L = ``levels`` (2L+1 finite, non-negative entries summing to 1)."""
+    arr = np.asarray(p, dtype=float)
+    n = 2 * levels + 1
+    if arr.shape != (n,):
+        raise ValueError(f"a slice-digit distribution of rings with {levels} levels per "
+                         f"sign has {n} entries (digits -{levels} .. {levels}); got shape "
+                         f"{arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or abs(arr.sum() - 1.0) > 1e-9:
+        raise ValueError("a slice-digit distribution holds finite, non-negative "
+                         f"probabilities summing to 1; got sum {arr.sum()!r}")
+
+
+def chip_weights(state: dict[str, Any]) -> dict[str, Any]:
+    """The weights a chip's rings hold, from a converted model's ``state_dict``: the
+    ``weight`` of every photonic layer (each has the persistent ``w_range`` buffer of
+    :mod:`bplight.numerics.modules`: the converted ``nn.Conv2d`` / ``nn.Linear``), by
+    layer name; BatchNorm and other digital parameters are left out."""
+    out = {}
+    for key in state:
+        if key == "w_range" or key.endswith(".w_range"):
+            prefix = key[: -len("w_range")]  # "" or "layer."
+            if prefix + "weight" in state:
+                out[prefix.rstrip(".")] = state[prefix + "weight"]
+    return out
 
 
 def trained_digit_distribution(spec: HardwareSpec, weights: Any,
@@ -147,7 +180,9 @@ def trained_digit_distribution(spec: HardwareSpec, weights: Any,
     model's conv and linear weights), each scaled by its largest magnitude and rounded to
     the phase's sign + magnitude code (as the numerics encode a weight operand), cut into
     ``ring_bits`` slices; the histogram over all layers' slices (:func:`digit_distribution`).
-    Pass it to :func:`ring_tuning` as ``p``."""
+    Every weight counts once (assumption: the time a tile stays on the rings, longer for a
+    convolution with many positions, is not weighed). Pass it to :func:`ring_tuning` as
+    ``p``, or to :func:`bplight.cost.estimate` as ``ring_digits``."""
     from bplight.mapping import GemmShape, plan
 
     m = plan(GemmShape(1, spec.photonics.wavelengths_per_bank, 1, phase), spec)
@@ -160,6 +195,8 @@ def trained_digit_distribution(spec: HardwareSpec, weights: Any,
     for w in weights:
         arr = np.asarray(w.detach().cpu().numpy() if hasattr(w, "detach") else w,
                          dtype=np.float64)
+        if arr.size == 0:
+            continue
         top = float(np.abs(arr).max()) if arr.size else 0.0
         codes = np.rint(arr / top * levels) if top > 0 else np.zeros_like(arr)
         counts += arr.size * m.weight_slices * digit_distribution(
