@@ -154,10 +154,7 @@ def calibrate(a: torch.Tensor, b: torch.Tensor, m: Mapping, scales: tuple[float,
     fs = float(m.full_scale)
     if mags.numel() == 0:
         return AdcCalibration(1.0, 0.0, 0.0, 0)
-    q = float(torch.quantile(mags[:: max(1, mags.numel() // (1 << 24))],
-                             min(percentile, 100.0) / 100.0))
-    clip = max(math.ceil(q - 1e-9), 1.0) if m.integer_sums else max(q, fs * 1e-6)
-    clip = min(clip, fs)
+    clip = _clip_at(mags, percentile, m, fs)
     over = (mags - clip).clamp(min=0)
     err = torch.sign(sums) * (sums.abs() - clip).clamp(min=0)  # read - clipped read
     combined = torch.einsum("pij,pijnmk->nmk", sig, err)  # one K-chunk of one output
@@ -203,10 +200,7 @@ def _calibrate_sums(sums: torch.Tensor, m: Mapping, percentile: float) -> AdcCal
     fs = float(m.sum_full_scale)
     if mags.numel() == 0:
         return AdcCalibration(1.0, 0.0, 0.0, 0)
-    q = float(torch.quantile(mags[:: max(1, mags.numel() // (1 << 24))],
-                             min(percentile, 100.0) / 100.0))
-    clip = max(math.ceil(q - 1e-9), 1.0) if m.integer_sums else max(q, fs * 1e-6)
-    clip = min(clip, fs)
+    clip = _clip_at(mags, percentile, m, fs)
     over = (mags - clip).clamp(min=0)
     return AdcCalibration(adc_range=clip / fs, clip_var=float(over.square().mean()),
                           clipped_fraction=float((over > 0).double().mean()),
