@@ -45,16 +45,19 @@ import argparse
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bplight.config.loader import load_spec
-from bplight.config.spec import PHASES
-from bplight.experiments.train import TrainConfig, run_training
-from bplight.io import atomic_write_json, atomic_write_text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_accuracy import code_version  # noqa: E402
+
+from bplight.config.loader import load_spec  # noqa: E402
+from bplight.config.spec import PHASES  # noqa: E402
+from bplight.experiments.train import TrainConfig, run_training  # noqa: E402
+from bplight.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,18 +117,6 @@ DEFAULT_PLAN: list[tuple[str, str, tuple[str, ...]]] = [
 them. VGG-8 on ``bplight-16b`` is measured beside FP32 in ``bench_vgg_accuracy.py``."""
 
 
-def _git() -> dict[str, Any]:
-    root = Path(__file__).resolve().parent.parent  # the checkout
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return {"git_commit": None, "git_dirty": None}
-    return {"git_commit": sha or None, "git_dirty": bool(dirty)}
-
-
 def _cfg(w: Workload, hardware: str, overrides: tuple[str, ...], **kw: Any) -> TrainConfig:
     base = dict(model=w.model, dataset=w.dataset, hardware=hardware, overrides=overrides,
                 epochs=w.epochs, batch_size=w.batch, lr=w.lr, seed=0, subset=w.subset,
@@ -155,7 +146,7 @@ def _train(cfg: TrainConfig, run_dir: Path, fresh: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     s = run_training(cfg, run_dir, progress=False)
     s["wall_time_s"] = time.perf_counter() - t0
-    s["code"] = _git()
+    s["code"] = code_version()
     s["load_average"] = os.getloadavg()
     atomic_write_json(done, s)
     print(f"  {run_dir.name:34s} {100 * s['test_accuracy']:6.2f} %  "

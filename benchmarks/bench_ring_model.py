@@ -31,18 +31,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import sys
 import time
 from pathlib import Path
 
-from bplight.config import load_spec
-from bplight.cost import estimate
-from bplight.experiments.common import build_workload
-from bplight.experiments.train import TrainConfig, run_training
-from bplight.io import atomic_write_json, atomic_write_text
-from bplight.photonics.crosstalk import bank_model, leak_stats
-from bplight.photonics.link_budget import link_budget
-from bplight.photonics.tuning import ring_tuning
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_accuracy import code_version  # noqa: E402
+
+from bplight.config import load_spec  # noqa: E402
+from bplight.cost import estimate  # noqa: E402
+from bplight.experiments.common import build_workload  # noqa: E402
+from bplight.experiments.train import TrainConfig, run_training  # noqa: E402
+from bplight.io import atomic_write_json, atomic_write_text  # noqa: E402
+from bplight.photonics.crosstalk import bank_model, leak_stats  # noqa: E402
+from bplight.photonics.link_budget import link_budget  # noqa: E402
+from bplight.photonics.tuning import ring_tuning  # noqa: E402
 
 RING_DESIGN = (
     # loaded Q 16000: twice CrossLight's 8000 (assumption: a weaker bus coupling gap)
@@ -106,18 +110,6 @@ def cost_row(hardware: str, overrides: list[str]) -> dict:
     }
 
 
-def _code_version() -> dict:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return {"git_commit": None, "git_dirty": None}
-    return {"git_commit": commit or None, "git_dirty": bool(dirty)}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="docs/accuracy")
@@ -141,7 +133,7 @@ def main() -> None:
         (hw, "preset") for hw in PRESETS]  # the comparison first, the presets last
     rows = {key: {"design": key[1], **cost_row(key[0], designs[key[1]])} for key in order}
     fp32 = None
-    code = _code_version()  # before training: the code the runs use
+    code = code_version()  # before training: the code the runs use
     r: dict = {}
     for hw, name in order:
         if not (name == "preset" and args.no_presets):
