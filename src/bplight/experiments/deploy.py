@@ -95,7 +95,9 @@ def source_weights(run_dir: Path) -> dict[str, torch.Tensor]:
     path = source_checkpoint(run_dir)
     if path is None:
         raise InputError(f"--init-from {run_dir} holds no FP32 model")
-    return torch.load(path, map_location="cpu", weights_only=True)["model"]
+    from bplight.experiments.train import load_checkpoint
+
+    return load_checkpoint(path)["model"]
 
 
 def _plain_model(cfg: Any, state: dict[str, torch.Tensor], device: torch.device) -> nn.Module:
@@ -170,14 +172,9 @@ def finetune_cost_per_image(cfg: Any, spec: HardwareSpec, hardware: dict[str, An
     """Seconds and joules per fine-tuning image where it ran: the chip's training
     estimate (measured write fraction) or the host GPU baseline's."""
     from bplight.experiments.target import per_image_costs
-    from bplight.experiments.train import _dataset_geometry
-    from bplight.models import build_model
-    from bplight.workload import Workload
+    from bplight.experiments.train import run_workload
 
-    channels, size, classes = _dataset_geometry(cfg.dataset)
-    model = build_model(cfg.model, channels, classes, size, width=cfg.width,
-                        batch_norm=cfg.batch_norm)
-    workload = Workload.from_model(model, (channels, size, size), name=cfg.model)
+    workload = run_workload(cfg)
     if cfg.finetune_on == "chip":
         fraction = hardware.get("memristor", {}).get("write_fraction")
         c = per_image_costs(workload, spec, cfg.batch_size, fraction, baselines=())["chip"]

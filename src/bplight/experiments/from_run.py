@@ -128,12 +128,11 @@ def run_ring_digits(run_dir: Path | str, spec: Any) -> RingDigits:
     path = run_dir / CHECKPOINT
     if not path.is_file():
         return RingDigits(None, f"stated ({run_dir} holds no {CHECKPOINT})")
-    import torch
-
+    from bplight.experiments.train import load_checkpoint
     from bplight.photonics.tuning import chip_weights, trained_digit_distribution
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_checkpoint(path)
     except Exception as exc:  # torch raises many kinds for a damaged or foreign file
         why = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise InputError(f"--from-run {run_dir}: {CHECKPOINT} cannot be read ({why}); "

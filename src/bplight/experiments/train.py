@@ -34,7 +34,7 @@ import tempfile
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
@@ -47,6 +47,9 @@ from bplight.experiments import ddp
 from bplight.experiments.common import json_line
 from bplight.experiments.target import check_target
 from bplight.io import atomic_path, atomic_write_json, atomic_write_text
+
+if TYPE_CHECKING:
+    from bplight.workload import Workload
 
 EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130
@@ -392,6 +395,18 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool = False,
     return summary
 
 
+def run_workload(cfg: TrainConfig) -> Workload:
+    """The cost engine's workload of the run's own model (its dataset's geometry, width
+    and BatchNorm), traced from a freshly built model."""
+    from bplight.models import build_model
+    from bplight.workload import Workload
+
+    channels, size, classes = _dataset_geometry(cfg.dataset)
+    model = build_model(cfg.model, channels, classes, size, width=cfg.width,
+                        batch_norm=cfg.batch_norm)
+    return Workload.from_model(model, (channels, size, size), name=cfg.model)
+
+
 def _target_record(cfg: TrainConfig, spec: HardwareSpec, results: dict[str, Any]
                    ) -> dict[str, Any]:
     """Time and energy to ``cfg.target_accuracy`` (:mod:`bplight.experiments.target`) on
@@ -399,13 +414,8 @@ def _target_record(cfg: TrainConfig, spec: HardwareSpec, results: dict[str, Any]
     its one-sentence reason instead."""
     from bplight.errors import BplightError
     from bplight.experiments.target import per_image_costs, time_to_target
-    from bplight.models import build_model
-    from bplight.workload import Workload
 
-    channels, size, classes = _dataset_geometry(cfg.dataset)
-    model = build_model(cfg.model, channels, classes, size, width=cfg.width,
-                        batch_norm=cfg.batch_norm)
-    workload = Workload.from_model(model, (channels, size, size), name=cfg.model)
+    workload = run_workload(cfg)
     fraction = results["hardware"].get("memristor", {}).get("write_fraction")
     try:
         costs = per_image_costs(workload, spec, cfg.batch_size, fraction)
