@@ -68,3 +68,40 @@ def test_writer_counts_each_written_cell_once():
         assert torch.equal(writer.levels[~masks[-1]], before[~masks[-1]])
     counts = writer.write_counts()["Linear"]
     assert torch.equal(counts, sum(m.int() for m in masks).view(counts.shape))
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "stochastic"])
+def test_programming_error_does_not_leak_into_the_codes(rounding):
+    """The writer targets its digital codes plus the optimizer's increment, not the codes
+    read back from the noisy cells: a step asking for no change writes no cell, and whole
+    grid steps land exactly in the codes (the cells' error stays one write's worth)."""
+    from bplight.config import load_spec
+    from bplight.numerics import MemristorWriter, convert
+
+    spec = load_spec("bplight-16b", {"update": {"rounding": rounding}})
+    assert spec.memristor.programming_noise > 0
+    torch.manual_seed(0)
+    model = convert(torch.nn.Linear(64, 32), spec)
+    writer = MemristorWriter(model, spec)
+    layer = model
+    start = writer.codes.clone()
+    eps = float(layer.w_range) / M
+    g = _gen(3)
+    total = torch.zeros_like(start)
+    for _ in range(60):  # whole grid steps of random sign
+        k = torch.randint(-3, 4, layer.weight.shape, generator=g)
+        total += k.reshape(-1)
+        with torch.no_grad():
+            layer.weight += k * eps
+        writer.step()
+    if rounding == "nearest":
+        assert torch.equal(writer.codes, start + total)
+    else:  # float32 rounding of the requested weight may move a code a step, rarely
+        off = (writer.codes - start - total).abs()
+        assert int(off.max()) <= 2 and float((off > 0).float().mean()) < 0.03
+    held_codes = layer.weight.detach().reshape(-1) / eps
+    # one write's error: 0.1 level of at most the top cell (2^12) -> within 6 sigma
+    assert float((held_codes - writer.codes).abs().max()) < 6 * 0.1 * 2**12
+    before = layer.weight.detach().clone()
+    assert writer.step() == 0  # nothing asked, nothing written
+    assert torch.equal(layer.weight.detach(), before)

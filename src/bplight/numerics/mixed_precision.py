@@ -47,11 +47,9 @@ class MixedPrecisionAccumulator:
     """The chi buffer of the weights a :class:`~bplight.numerics.update.MemristorWriter`
     holds (flat, the writer's layout).
 
-    ``ranges``: each weight's stored range (the writer's ``range``); ``held``: the
-    weights the cells hold now (float, same shape)."""
+    ``ranges``: each weight's stored range (the writer's ``range``)."""
 
-    def __init__(self, update: UpdateConfig, ranges: torch.Tensor, held: torch.Tensor
-                 ) -> None:
+    def __init__(self, update: UpdateConfig, ranges: torch.Tensor) -> None:
         if update.scheme != "mixed_precision":
             raise ValueError("MixedPrecisionAccumulator needs update.scheme "
                              f"'mixed_precision', got {update.scheme!r}")
@@ -64,12 +62,11 @@ class MixedPrecisionAccumulator:
         # LSB of chi in weight units (float64: increments are far below float32's ulp of w)
         self.lsb = ranges.to(torch.float64) / (max_code(self.bits) * self.unit)
         self.chi = torch.zeros(ranges.shape, dtype=torch.int64, device=ranges.device)
-        self.held = held.detach().clone()
 
-    def accumulate(self, requested: torch.Tensor) -> None:
-        """``chi += requested - held`` in LSBs (rounded to nearest), saturating."""
-        inc = torch.round((requested.to(torch.float64) - self.held.to(torch.float64))
-                          / self.lsb)
+    def accumulate(self, increment: torch.Tensor) -> None:
+        """``chi += increment`` (the requested weight minus the held one) in LSBs (rounded
+        to nearest), saturating."""
+        inc = torch.round(increment.to(torch.float64) / self.lsb)
         inc = inc.clamp_(-self.chi_max, self.chi_max).to(torch.int64)
         self.chi.add_(inc).clamp_(-self.chi_max, self.chi_max)
 
@@ -97,21 +94,15 @@ class MixedPrecisionAccumulator:
         self.chi.copy_(torch.where(clipped, self.chi.clamp(-bound, bound), self.chi))
         return new
 
-    def set_held(self, held: torch.Tensor) -> None:
-        """Record the weights the cells hold after a write."""
-        self.held.copy_(held.detach())
-
     def residual(self) -> torch.Tensor:
         """Chi in weight units (float64): the increments not yet in the cells."""
         return self.chi.to(torch.float64) * self.lsb
 
     def get_state(self) -> dict[str, torch.Tensor]:
-        return {"mp_chi": self.chi.cpu(), "mp_held": self.held.cpu()}
+        return {"mp_chi": self.chi.cpu()}
 
     def set_state(self, key: str, value: torch.Tensor) -> None:
         if key == "mp_chi":
             self.chi.copy_(value)
-        elif key == "mp_held":
-            self.held.copy_(value)
         else:
             raise KeyError(f"unknown mixed-precision state {key!r}")
