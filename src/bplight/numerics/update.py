@@ -14,7 +14,7 @@ requested weight minus the weight the cells held): new code = round(code + ΔW /
 controller knows the digits it wrote; it does not re-derive them from the analog
 conductances, whose programming error (a fraction of a level, times the cell's
 significance) would otherwise be folded into the lower digits at every write and make the
-weights random-walk by that error per batch (a model error of releases before 0.2: on
+weights random-walk by that error per batch (the model before commit d2d384e did: on
 VGG-8 it cost ~1 pp of accuracy at low learning rates).
 
 Which cells a step re-programs is the spec's ``update.write_policy``, the one the cost
@@ -129,7 +129,7 @@ class MemristorWriter:
             elif k == "cell_write_counts":
                 if self._counts is not None:
                     self._counts.copy_(s)
-            elif k == "mp_held":  # checkpoints before 0.2: the held weights, recomputed
+            elif k == "mp_held":  # checkpoints before d2d384e: the held weights, recomputed
                 pass
             elif k.startswith("mp_"):
                 if self.mixed is not None:
