@@ -35,11 +35,17 @@ def test_tail_leaves_out_the_smallest_amplitudes_and_keeps_the_variance(monkeypa
     assert c == pytest.approx(np.full(7, total / (total - 21.0)))
 
 
-@pytest.mark.parametrize("folded", [False, True])
-def test_split_placement_has_the_distribution_and_ignores_the_thread_count(monkeypatch, folded):
+@pytest.mark.parametrize(("folded", "split"), [(False, True), (True, True), (False, False),
+                                               (True, False)])
+def test_split_placement_has_the_distribution_and_ignores_the_thread_count(monkeypatch, folded,
+                                                                           split):
+    """The CPU placement (positions from numpy, classes of many reads added as one
+    scalar each), in two halves by two threads or in one part."""
     import torch
 
-    monkeypatch.setattr(engine, "SPLIT_MIN_READS", 1)
+    monkeypatch.setattr(engine, "NUMPY_MIN_READS", 1)
+    monkeypatch.setattr(engine, "SCALAR_MIN_READS", 1000)
+    monkeypatch.setattr(engine, "SPLIT_MIN_READS", 1 if split else 2**62)
     monkeypatch.setattr(engine, "SPLIT_MIN_SIZE", 1)
     errs = engine.ReadErrors(0.0, 0.5, np.array([1.0, 4.0]), np.array([0.75, 0.25]))
     shape = (50, 40, 4, 4)
@@ -63,5 +69,7 @@ def test_split_placement_has_the_distribution_and_ignores_the_thread_count(monke
     assert float(y.var()) == pytest.approx(var, rel=0.05)
     if not folded:  # P(no wrong read) = exp(-rate), plus cancellations of ±1 and ±4 pairs
         assert float((y == 0).double().mean()) >= math.exp(-0.5) - 0.01
-    else:  # each half of the rows gets its share: no half left empty
+    else:  # each half of the rows gets its share: no half left empty, pixels by folds
         assert float(y[:25].var()) == pytest.approx(float(y[25:].var()), rel=0.1)
+        px = y.reshape(50, 40, 16)
+        assert float(px[..., 1::2].var() / px[..., ::2].var()) == pytest.approx(9.0, rel=0.1)

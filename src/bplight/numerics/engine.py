@@ -538,23 +538,33 @@ def fast_read_errors(m: Mapping, phys: Physics, input_has_negative: bool,
 
 def _discrete_read_errors(s_read: np.ndarray, weight: np.ndarray, reads: int) -> ReadErrors:
     """:class:`ReadErrors` of ``reads`` reads per pass class, each read's error round(N(0,
-    s²)) with ``s = s_read[i, j]``, weighted by ``sqrt(weight[i, j])``."""
-    var = rounded_gaussian_var(s_read)
+    s²)) with ``s = s_read[i, j]``, weighted by ``sqrt(weight[i, j])``.
+
+    One evaluation of the normal tails ``P(n > k + 1/2)``, k = 0 .. kmax, per class gives
+    everything: P(round(n) = ±k) (upper tails, accurate where they are tiny), the
+    read's error variance (:func:`bplight.photonics.read_noise.rounded_gaussian_var`'s
+    sum) and P(round(n) != 0)."""
+    kmax = int(8 * float(s_read.max())) + 2
+    half = np.arange(kmax + 1, dtype=np.float64) + 0.5  # k + 1/2, k = 0 .. kmax
+    tail = ndtr(-half / np.maximum(s_read, 1e-30)[..., None])  # [ni, nj, kmax + 1]
+    p_k = tail[..., :-1] - tail[..., 1:]  # P(round(n) = k), k = 1 .. kmax, per side
+    k = half[1:] - 0.5
+    var = 2.0 * (p_k @ (k * k))
     contrib = reads * weight * var
     total = float(contrib.sum())
     if total == 0.0:
         return ReadErrors(0.0)
-    p_wrong = 2.0 * ndtr(-0.5 / np.maximum(s_read, 1e-30))  # P(round(n) != 0)
+    p_wrong = 2.0 * tail[..., 0]  # P(round(n) != 0)
     sparse = reads * p_wrong <= SPARSE_MAX_MEAN
     if not sparse.any():
         return ReadErrors(math.sqrt(total))
-    s_sp = s_read[sparse]
-    kmax = int(8 * float(s_sp.max())) + 2
-    k = np.arange(1, kmax + 1, dtype=np.float64)
-    cdf = ndtr((k[None, :] + 0.5) / s_sp[:, None]) - ndtr((k[None, :] - 0.5) / s_sp[:, None])
-    counts = reads * 2.0 * cdf  # expected wrong reads of each class and |error| k
-    values = np.sqrt(weight[sparse])[:, None] * k[None, :]
-    values, counts = _sparse_table(values.reshape(-1), counts.reshape(-1))
+    # expected wrong reads of each class and |error| k; those a read makes with
+    # probability below 1e-16 are never drawn (as the table had them before it took the
+    # upper tails: 1 - 1e-16 is 1 in float64)
+    p_sp = p_k[sparse]
+    counts = np.where(p_sp < 1e-16, 0.0, reads * 2.0 * p_sp)
+    values, inverse = _merge_plan(weight.tobytes(), weight.shape, sparse.tobytes(), kmax)
+    values, counts = _sparse_table(values, counts.reshape(-1), inverse)
     rate = float(counts.sum())
     gauss = max(total - float(contrib[sparse].sum()), 0.0)
     if rate == 0.0:
@@ -562,15 +572,34 @@ def _discrete_read_errors(s_read: np.ndarray, weight: np.ndarray, reads: int) ->
     return ReadErrors(math.sqrt(gauss), rate, values, counts / rate)
 
 
+@functools.lru_cache(maxsize=256)
+def _merge_plan(weight: bytes, shape: tuple[int, ...], sparse: bytes, kmax: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct amplitudes ``sqrt(weight[sparse]) · k`` (k = 1 .. kmax, ascending) of
+    :func:`_discrete_read_errors`'s sparse classes and, per (class, k), the index of its
+    amplitude: the sort :func:`_sparse_table` would do, once per encoding."""
+    w = np.frombuffer(weight, dtype=np.float64).reshape(shape)
+    mask = np.frombuffer(sparse, dtype=bool).reshape(shape)
+    k = np.arange(1, kmax + 1, dtype=np.float64)
+    values, inverse = np.unique((np.sqrt(w[mask])[:, None] * k[None, :]).reshape(-1),
+                                return_inverse=True)
+    values.flags.writeable = False
+    inverse.flags.writeable = False
+    return values, inverse
+
+
 SPARSE_VAR_TAIL = 0.0
 """Share of the sparse read-error variance that fast mode may leave out as the many
 smallest wrong reads (:func:`_sparse_table`); 0: every wrong read is drawn."""
 
 
-def _sparse_table(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sparse_table(values: np.ndarray, counts: np.ndarray, inverse: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """The wrong reads drawn (amplitudes ``values``, expected numbers ``counts`` per output
     element): equal amplitudes merged (the passes (i, j) with one slice weight
     2^(dac·i + ring·j) err alike: the same distribution from a shorter table), ascending.
+    With ``inverse``, ``values`` are already the distinct amplitudes, ascending, and
+    ``inverse`` the index of each count's (:func:`_merge_plan`).
 
     With :data:`SPARSE_VAR_TAIL` > 0, the smallest amplitudes whose variance adds up to at
     most that share of the sparse part's are left out and the others' counts raised by
@@ -583,7 +612,8 @@ def _sparse_table(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, n
     It is off because it raises the share of error-free outputs (by 0.12 on a small
     linear layer, beyond tests/test_fast_vs_exact.py's tolerance);
     ``benchmarks/bench_speed.py`` measures what it would save."""
-    v, inv = np.unique(values, return_inverse=True)
+    v, inv = (values, inverse) if inverse is not None else np.unique(values,
+                                                                     return_inverse=True)
     c = np.bincount(inv, weights=counts, minlength=v.size)
     keep = c > 0
     v, c = v[keep], c[keep]
@@ -1084,7 +1114,12 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
     Costs O(wrong reads + classes), not O(y): the wrong reads of each signed value are
     one Poisson count over the whole tensor, each placed on a uniform element (with
     ``gain``: on a uniform (image, channel) and a pixel drawn in proportion to its fold
-    count, from a table listing each pixel count times)."""
+    count, from a table listing each pixel count times). On the CPU the positions of
+    many wrong reads (:data:`NUMPY_MIN_READS`) come from numpy's PCG64 seeded from
+    ``generator`` (1.3-2x as fast as ``torch.randint``),
+    and a value with many wrong reads is added as one broadcast scalar (no array of a
+    value per read); large outputs are placed in two halves by two threads
+    (:func:`_add_events_split_`)."""
     if errs.rate == 0.0 or y.numel() == 0:
         return y
     if not y.is_contiguous():  # (e.g. channels_last): add on a row-major copy
@@ -1109,24 +1144,28 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
     slots = numel
     # int32 positions where they fit (index_add_ takes them; a 32-bit draw is cheaper)
     itype = torch.int32 if numel < 2**31 else torch.int64
+    fold = None
     if gain is not None:
         folds = gain.reshape(-1).square().round().to(torch.int64)
         inner = folds.numel()
         pixels = torch.repeat_interleave(torch.arange(inner, device=dev, dtype=itype), folds)
         slots = (numel // inner) * pixels.numel()
+        fold = (inner, pixels)
     values, probs = _signed_table(errs, y.dtype, dev)
-    if dev.type == "cpu" and errs.rate * slots >= SPLIT_MIN_READS and numel >= SPLIT_MIN_SIZE:
-        return _add_events_split_(y, values, probs, errs.rate, generator, itype,
-                                  None if gain is None else (inner, pixels))
+    if dev.type == "cpu" and errs.rate * slots >= NUMPY_MIN_READS:
+        split = errs.rate * slots >= SPLIT_MIN_READS and numel >= SPLIT_MIN_SIZE
+        return _add_events_split_(y, values, probs, errs.rate, generator, itype, fold,
+                                  halves=2 if split else 1)
     per_value = torch.poisson(probs * (errs.rate * slots), generator=generator)
     per_value = per_value.to(torch.int64)
     n = int(per_value.sum())
     if n == 0:
         return y
     vals = torch.repeat_interleave(values, per_value, output_size=n)
-    if gain is None:
+    if fold is None:
         idx = torch.randint(numel, (n,), generator=generator, device=dev, dtype=itype)
     else:
+        inner, pixels = fold
         idx = torch.randint(numel // inner, (n,), generator=generator, device=dev,
                             dtype=itype).mul_(inner)
         idx += pixels[torch.randint(pixels.numel(), (n,), generator=generator, device=dev,
@@ -1141,45 +1180,71 @@ the output at once (:func:`_add_events_split_`), if it has :data:`SPLIT_MIN_SIZE
 elements."""
 SPLIT_MIN_SIZE = 1 << 20
 """Output elements from which that pays (smaller outputs stay in cache: one thread)."""
+NUMPY_MIN_READS = 1 << 14
+"""Expected wrong reads of a product from which the CPU draws their positions with numpy
+(:func:`_add_events_split_`; a generator costs ~12 us to set up); fewer: ``torch.randint``
+with the context's generator."""
+SCALAR_MIN_READS = 4096
+"""Wrong reads of one value from which :func:`_add_events_split_` adds them as one
+broadcast scalar (an ``index_add_`` call, ~5 us) instead of in the shared call with an
+array of a value per read (~1.5 ns a read)."""
+
 
 def _add_events_split_(y: torch.Tensor, values: torch.Tensor, probs: torch.Tensor,
                        rate: float, generator: torch.Generator | None, itype: torch.dtype,
-                       fold: tuple[int, torch.Tensor] | None) -> torch.Tensor:
+                       fold: tuple[int, torch.Tensor] | None, halves: int = 2
+                       ) -> torch.Tensor:
     """:func:`add_sparse_errors_`'s wrong reads (``±values`` with ``probs``, ``rate`` per
-    slot) on a contiguous CPU tensor ``y``, in two halves of its rows (leading elements;
-    with ``fold = (inner, pixels)``: of its (image, channel) rows of ``inner`` pixels,
-    each pixel a slot per entry of ``pixels``) placed by two threads at once.
+    slot) on a contiguous CPU tensor ``y``, in ``halves`` (1 or 2) parts of its rows
+    (leading elements; with ``fold = (inner, pixels)``: of its (image, channel) rows of
+    ``inner`` pixels, each pixel a slot per entry of ``pixels``), two parts placed by two
+    threads at once.
 
     The same distribution as one draw over the whole tensor: the wrong reads of each
-    value in each half are independent Poisson counts (a Poisson process split in two),
-    placed uniformly in their half. The counts come from ``generator``, in a fixed
-    order, and each half's positions from a generator seeded from it: the result does
-    not depend on the threads' timing (nor on their number: one thread runs both)."""
+    value in each part are independent Poisson counts (a Poisson process split in two),
+    placed uniformly in their part. The counts come from ``generator``, in a fixed
+    order, and each part's positions from a numpy PCG64 generator seeded from it: the
+    result does not depend on the threads' timing (nor on their number: one thread runs
+    both)."""
     flat = y.view(-1)
     inner, pixels = fold if fold is not None else (1, None)
     per_row = 1 if pixels is None else pixels.numel()
+    pix = None if pixels is None else pixels.numpy()
     rows = flat.numel() // inner
-    halves = []
-    for lo, hi in ((0, rows // 2), (rows // 2, rows)):
+    bounds = ((0, rows // 2), (rows // 2, rows)) if halves == 2 else ((0, rows),)
+    parts = []
+    for lo, hi in bounds:
         counts = torch.poisson(probs * (rate * (hi - lo) * per_row), generator=generator)
         seed = int(torch.randint(2**62, (1,), generator=generator))
-        halves.append((lo, hi, counts.to(torch.int64), seed))
+        parts.append((lo, hi, counts.to(torch.int64), seed))
+    np_itype = np.int32 if itype == torch.int32 else np.int64
 
     def place(lo: int, hi: int, counts: torch.Tensor, seed: int) -> None:
         n = int(counts.sum())
         if n == 0 or hi == lo:
             return
-        g = torch.Generator(device=y.device).manual_seed(seed)
-        vals = torch.repeat_interleave(values, counts, output_size=n)
+        rng = np.random.Generator(np.random.PCG64(seed))
+        idx = rng.integers(0, hi - lo, size=n, dtype=np_itype)
+        if pix is not None:
+            idx *= inner
+            idx += pix[rng.integers(0, per_row, size=n, dtype=np_itype)]
+        idx_t = torch.from_numpy(idx)
         part = flat[lo * inner:hi * inner]
-        idx = torch.randint(hi - lo, (n,), generator=g, dtype=itype)
-        if pixels is not None:
-            idx.mul_(inner)
-            idx += pixels[torch.randint(per_row, (n,), generator=g, dtype=itype)]
-        part.index_add_(0, idx, vals)
+        # positions are i.i.d.: each value takes the next slice of them
+        big = [] if n < SCALAR_MIN_READS else [
+            (c, k) for c, k in enumerate(counts.tolist()) if k >= SCALAR_MIN_READS]
+        start = 0
+        for c, k in big:
+            part.index_add_(0, idx_t[start:start + k], values[c].expand(k))
+            start += k
+        if start < n:
+            rest = counts.index_fill(0, torch.tensor([c for c, _ in big], dtype=torch.long),
+                                     0) if big else counts
+            part.index_add_(0, idx_t[start:],
+                            torch.repeat_interleave(values, rest, output_size=n - start))
 
-    if torch.get_num_threads() < 2:
-        for h in halves:
+    if len(parts) == 1 or torch.get_num_threads() < 2:
+        for h in parts:
             place(*h)
         return y
     # a thread per call (~0.1 ms; fork-safe, unlike a kept pool); torch ops release the GIL
@@ -1189,13 +1254,13 @@ def _add_events_split_(y: torch.Tensor, values: torch.Tensor, probs: torch.Tenso
 
     def run_other() -> None:
         try:
-            place(*halves[1])
+            place(*parts[1])
         except BaseException as e:  # re-raised in the caller's thread
             failed.append(e)
 
     other = threading.Thread(target=run_other, name="bplight-read-errors")
     other.start()
-    place(*halves[0])
+    place(*parts[0])
     other.join()
     if failed:
         raise failed[0]
