@@ -15,20 +15,27 @@ share of the step, and, for scale, fast mode with the smallest wrong reads left 
 (``engine.SPARSE_VAR_TAIL`` = 1e-4, not the default: it changes the share of error-free
 outputs; skip with ``--no-what-if``). Skip VGG-8 with ``--no-vgg``.
 
+Then LeNet-5 fast steps (with the memristor write) at intermediate read error rates
+(``laser.target_snr_db`` 30, 35 and 37.9: tens to hundreds of wrong reads per output),
+with the hybrid draw (``engine.fold_frequent``: frequent small wrong reads drawn as
+Gaussian) and, side by side, every wrong read drawn one by one (``engine.FOLD_MIN_RATE``
+= inf, the previous releases' draw); skip with ``--no-snr``.
+
 Then one full hardware-aware MNIST epoch of LeNet-5 in fast mode (target <= 60 s).
 
 The machine's 1-minute load average is recorded at the start and end of each part
 (``load_average``): on a shared machine the ratios, measured side by side, are what
 count.
 
-    python benchmarks/bench_speed.py [--steps 30] [--vgg-steps 10] [--no-vgg] [--no-epoch]
-        [--no-what-if] [--json out.json]
+    python benchmarks/bench_speed.py [--steps 30] [--vgg-steps 10] [--snr-steps 3]
+        [--no-vgg] [--no-snr] [--no-epoch] [--no-what-if] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import time
@@ -122,6 +129,44 @@ def bench_vgg8(batch: int, steps: int, what_if: bool = True) -> dict:
             "load_average": [load0, _load()]}
 
 
+def _with_fold_min(step, rate: float):
+    """``step`` run with :data:`bplight.numerics.engine.FOLD_MIN_RATE` set to ``rate``."""
+    def run(x, y):
+        saved = _engine.FOLD_MIN_RATE
+        _engine.FOLD_MIN_RATE = rate
+        try:
+            step(x, y)
+        finally:
+            _engine.FOLD_MIN_RATE = saved
+    return run
+
+
+SNRS = (30.0, 35.0, 37.9)
+"""``laser.target_snr_db`` of the intermediate-error-rate part."""
+
+
+def bench_snr(batch: int, steps: int, snrs: tuple[float, ...] = SNRS) -> dict:
+    """LeNet-5 fast steps (memristor write included) at each of ``snrs``, hybrid draw vs
+    every wrong read drawn, interleaved with the plain PyTorch step."""
+    torch.manual_seed(0)
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+    base = build_model("lenet5", 1, 10, 28)
+    variants = {"pytorch": _step_fn(base)}
+    for snr in snrs:
+        spec = load_spec("bplight-16b", [f"laser.target_snr_db={snr:g}"])
+        for name, fold_min in (("hybrid", _engine.FOLD_MIN_RATE), ("all discrete", math.inf)):
+            model = convert(base, spec)
+            variants[f"{snr:g} dB, {name}"] = _with_fold_min(
+                _step_fn(model, MemristorWriter(model, spec)), fold_min)
+    load0 = _load()
+    med = _interleaved(variants, x, y, steps)
+    return {"median_step_s": med,
+            "ratio_to_pytorch": {k: v / med["pytorch"] for k, v in med.items()},
+            "steps": steps, "batch": batch, "fold_min_rate": _engine.FOLD_MIN_RATE,
+            "fold_keep_rate": _engine.FOLD_KEEP_RATE, "load_average": [load0, _load()]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -130,7 +175,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--vgg-steps", type=int, default=10)
+    ap.add_argument("--snr-steps", type=int, default=3)
     ap.add_argument("--no-vgg", action="store_true", help="skip the VGG-8 timing")
+    ap.add_argument("--no-snr", action="store_true",
+                    help="skip the LeNet-5 timing at intermediate read error rates")
     ap.add_argument("--no-epoch", action="store_true", help="skip the full-epoch timing")
     ap.add_argument("--no-what-if", action="store_true",
                     help="skip the VGG-8 variant with the smallest wrong reads left out")
@@ -182,6 +230,15 @@ def main() -> None:
               f"({vgg['cells']:,} cells); fast with write / PyTorch = "
               f"{vgg['ratio_fast_to_pytorch']:.2f}x (target <= 1.5x)")
         result["vgg8"] = vgg
+    if not args.no_snr:
+        snr = bench_snr(args.batch, args.snr_steps)
+        m, r = snr["median_step_s"], snr["ratio_to_pytorch"]
+        print(f"LeNet-5 fast step with writes at intermediate read error rates (median of "
+              f"{args.snr_steps}, interleaved; load average {snr['load_average'][0]:.1f} -> "
+              f"{snr['load_average'][1]:.1f})")
+        for k, v in m.items():
+            print(f"  {k:36s} {1e3 * v:10.1f} ms {r[k]:8.2f}x")
+        result["snr"] = snr
     if not args.no_epoch:
         from bplight.data.datasets import make_loaders
 
