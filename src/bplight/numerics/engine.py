@@ -26,7 +26,10 @@ Operand encoding (shared by both modes, decided by :func:`bplight.mapping.plan`)
 crosstalk-mixed) operands in one float GEMM and adds Gaussian noise whose variance is
 the sum, over the same passes, of the read-error variance of one ADC read — where reads
 rarely err (unit-step ADC), as rare discrete errors of the passes' slice weights instead
-(:class:`ReadErrors`), the shape of the exact engine's errors.
+(:class:`ReadErrors`), the shape of the exact engine's errors. Where an output would see
+many of them (intermediate read error rates), the frequent small ones are drawn as
+Gaussian of the same mean and variance and only the rare large ones one by one
+(:func:`fold_frequent`), so that a step's work stays bounded.
 """
 
 from __future__ import annotations
