@@ -84,11 +84,13 @@ DESIGNS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "bplight-8b-1x2": ("bplight-8b-1x2", (), "8-b operands, 1-b x 2-b slices"),
     "lossy-w6": ("bplight-16b", ("update.weight_bits=6",),
                  "bplight-16b storing 6-bit weights (31 levels a side, in 2 cells)"),
+    "lossy-w4": ("bplight-16b", ("update.weight_bits=4",),
+                 "bplight-16b storing 4-bit weights (7 levels a side, in 1 cell)"),
     "lossy-adc4": ("bplight-16b", tuple(f"{p}.adc_bits=4" for p in PHASES),
                    "bplight-16b with 4-bit ADCs (below the 6 bits of exact reads)"),
 }
-"""name -> (preset, overrides, description). ``lossy-w6`` and ``lossy-adc4``: designs that
-lose > 1 pp (coarse stored weights; coarse ADC reads)."""
+"""name -> (preset, overrides, description). ``lossy-w6``, ``lossy-w4`` and ``lossy-adc4``:
+designs meant to lose > 1 pp (coarse stored weights; coarse ADC reads)."""
 
 TECHNIQUES: dict[str, tuple[tuple[str, ...], str]] = {
     "plain": ((), "stochastic rounding, direct writes (the design as is)"),
@@ -107,10 +109,11 @@ TECHNIQUES: dict[str, tuple[tuple[str, ...], str]] = {
 
 DEFAULT_PLAN: list[tuple[str, str, tuple[str, ...]]] = [
     ("lenet5", "lossy-w6", ("plain", "mixed", "mixed-nearest", "nearest", "deploy")),
-    ("lenet5", "bplight-16b", ("plain", "nearest", "mixed")),
+    ("lenet5", "bplight-16b", ("plain", "nearest", "mixed", "mixed-8")),
     ("lenet5", "bplight-8b-1x2", ("plain", "mixed")),
     ("vgg8", "lossy-w6", ("plain", "mixed-nearest")),
     ("lenet5", "lossy-adc4", ("plain", "calibrated")),
+    ("lenet5", "lossy-w4", ("plain", "mixed-nearest", "deploy")),
 ]
 """(model, design, techniques) in order of priority, sized to the shared 2-core machine
 (~4 min a LeNet-5 row, ~9 min a VGG-8 row under load 10); ``--techniques`` picks among
@@ -267,12 +270,14 @@ def markdown(data: dict[str, Any]) -> str:
     loads = [r["load_average"][0] for r in rows if r.get("load_average")]
     load = f"{min(loads):.0f}–{max(loads):.0f}" if loads else "unknown"
     commits = sorted({(r.get("code") or {}).get("git_commit") or "?" for r in rows})
+    dirty = any((r.get("code") or {}).get("git_dirty") for r in rows)
     out = ["# Accuracy-recovery techniques × designs", "",
            f"Command: `{data['command']}`. The rows took {train_s / 60:.0f} min of training "
            f"wall time (FP32 sources not counted) on a 2-core machine shared with other "
            f"jobs, 1-minute load average {load} when each row finished; rows ran at "
-           f"commits {', '.join(c[:7] for c in commits)}, with other work uncommitted in "
-           "the tree. Seed 0, fast mode.", ""]
+           f"commits {', '.join(c[:7] for c in commits)}"
+           f"{', with other work uncommitted in the tree' if dirty else ' (clean checkouts)'}"
+           ". Seed 0, fast mode.", ""]
     for m, title in data["workloads"].items():
         rows = [r for r in data["rows"] if r["model"] == m]
         if not rows:
