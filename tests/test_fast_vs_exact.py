@@ -86,7 +86,7 @@ RING_CLOSED = ("photonics.ring_model=add_drop", "photonics.ring_q=16000",
                "photonics.fsr_m=27e-9", "laser.read_error_rate=1e-2")
 # intermediate read error rates (laser sized for 35 and 37.9 dB): tens to hundreds of
 # wrong reads per output, the frequent small ones drawn as Gaussian by fast mode
-# (numerics.engine.fold_frequent). Measured when written: std ratios 0.96-1.12, KS
+# (numerics.engine.fold_frequent). Measured when written: std ratios 0.96-1.11, KS
 # 0.015-0.056 (unfolded 0.019-0.044), no error-free outputs in either mode.
 REGIMES["snr-35"] = Regime(("laser.target_snr_db=35",), 1.2, 0.02, 0.075)
 REGIMES["snr-37.9"] = Regime(("laser.target_snr_db=37.9",), 1.2, 0.02, 0.075)
