@@ -107,3 +107,19 @@ def test_step_at_snr_35_is_bounded_in_wrong_reads(monkeypatch):
     assert 0 < reads <= engine.FOLD_MIN_RATE * drawn["slots"]
     monkeypatch.setattr(engine, "FOLD_MIN_RATE", math.inf)  # the unfolded draw
     assert step() > 5 * reads
+
+
+def test_clustered_rates_keep_their_table_scaled_to_the_kept_rate():
+    """Under the add-drop ring model an element's rate of wrong reads is drawn from a
+    table (errors cluster): the kept classes keep it, scaled to their share."""
+    base = _ladder(0.3, signed=True)
+    table = np.random.default_rng(0).gamma(0.5, 2 * base.rate, size=4096)
+    table *= base.rate / table.mean()
+    errs = engine.ReadErrors(base.std, base.rate, base.values, base.probs, base.mean,
+                             True, table)
+    folded = engine.fold_frequent(errs)
+    assert folded.rate_table is not None
+    assert float(folded.rate_table.mean()) == pytest.approx(folded.rate, rel=1e-12)
+    assert np.allclose(folded.rate_table / table, folded.rate / errs.rate)
+    assert folded.var == pytest.approx(errs.var, rel=1e-12)
+    assert folded.bias == pytest.approx(errs.bias, rel=1e-12)
