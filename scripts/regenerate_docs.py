@@ -417,7 +417,8 @@ def speed() -> str:
               "fast": "fast mode with memristor writes (what `bplight train` runs)",
               "exact": "exact mode (every pass, chunk and ADC read)"}
     lines = [f"`python benchmarks/bench_speed.py` (LeNet-5, batch {s['batch']}, {s['threads']} "
-             f"thread{'s' if s['threads'] != 1 else ''}, median step, variants interleaved in one run; {_machine(s)}):", "",
+             f"thread{'s' if s['threads'] != 1 else ''}, median step, variants interleaved "
+             f"in one run; {_machine(s)}):", "",
              "| variant | ms / step | × PyTorch |", "|---|---|---|"]
     def num(x: float, digits: int) -> str:
         return f"{x:,.{digits}f}" if x < 100 else f"{x:,.0f}"
