@@ -266,6 +266,7 @@ def main() -> None:
             "area_mm2": rep.area_mm2,
             "ratios": six_ratios(spec, *WORKLOAD, baselines=BASELINES)}
     docs = Path(args.docs)
+    docs.mkdir(parents=True, exist_ok=True)
     if (out / "pareto.png").exists():
         shutil.copyfile(out / "pareto.png", docs / "sweep-findings.png")
     atomic_write_json(docs / "sweep-findings.json", found)  # also before the long run
