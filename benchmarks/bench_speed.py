@@ -71,15 +71,16 @@ def _step_fn(model, writer=None, write_times: list[float] | None = None):
     return step
 
 
-def _with_tail(step, tail: float):
-    """``step`` run with :data:`bplight.numerics.engine.SPARSE_VAR_TAIL` set to ``tail``."""
+def _with_engine(step, name: str, value: float):
+    """``step`` run with the module constant ``bplight.numerics.engine.<name>`` set to
+    ``value`` (restored afterwards)."""
     def run(x, y):
-        saved = _engine.SPARSE_VAR_TAIL
-        _engine.SPARSE_VAR_TAIL = tail
+        saved = getattr(_engine, name)
+        setattr(_engine, name, value)
         try:
             step(x, y)
         finally:
-            _engine.SPARSE_VAR_TAIL = saved
+            setattr(_engine, name, saved)
     return run
 
 
@@ -117,8 +118,8 @@ def bench_vgg8(batch: int, steps: int, what_if: bool = True) -> dict:
                 "fast": _step_fn(fast_w, writer, write_times)}
     if what_if:
         fast_t = convert(base, spec)
-        variants[f"fast, SPARSE_VAR_TAIL={WHAT_IF_TAIL:g}"] = _with_tail(
-            _step_fn(fast_t, MemristorWriter(fast_t, spec)), WHAT_IF_TAIL)
+        variants[f"fast, SPARSE_VAR_TAIL={WHAT_IF_TAIL:g}"] = _with_engine(
+            _step_fn(fast_t, MemristorWriter(fast_t, spec)), "SPARSE_VAR_TAIL", WHAT_IF_TAIL)
     load0 = _load()
     med = _interleaved(variants, x, y, steps)
     ratio = {k: v / med["pytorch"] for k, v in med.items()}
@@ -127,18 +128,6 @@ def bench_vgg8(batch: int, steps: int, what_if: bool = True) -> dict:
             "write_s": statistics.median(write_times[1:] or write_times),
             "steps": steps, "batch": batch, "cells": writer.cells,
             "load_average": [load0, _load()]}
-
-
-def _with_fold_min(step, rate: float):
-    """``step`` run with :data:`bplight.numerics.engine.FOLD_MIN_RATE` set to ``rate``."""
-    def run(x, y):
-        saved = _engine.FOLD_MIN_RATE
-        _engine.FOLD_MIN_RATE = rate
-        try:
-            step(x, y)
-        finally:
-            _engine.FOLD_MIN_RATE = saved
-    return run
 
 
 SNRS = (30.0, 35.0, 37.9)
@@ -157,8 +146,8 @@ def bench_snr(batch: int, steps: int, snrs: tuple[float, ...] = SNRS) -> dict:
         spec = load_spec("bplight-16b", [f"laser.target_snr_db={snr:g}"])
         for name, fold_min in (("hybrid", _engine.FOLD_MIN_RATE), ("all discrete", math.inf)):
             model = convert(base, spec)
-            variants[f"{snr:g} dB, {name}"] = _with_fold_min(
-                _step_fn(model, MemristorWriter(model, spec)), fold_min)
+            variants[f"{snr:g} dB, {name}"] = _with_engine(
+                _step_fn(model, MemristorWriter(model, spec)), "FOLD_MIN_RATE", fold_min)
     load0 = _load()
     med = _interleaved(variants, x, y, steps)
     return {"median_step_s": med,

@@ -85,18 +85,14 @@ EXPERIMENTS: dict[str, Experiment] = {e.tag: e for e in (
     Experiment("vgg11-fmnist", "VGG-11 (width 0.5), full Fashion-MNIST, 5 epochs", 1.0,
                _cfg("vgg11", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
                     target=0.9)),
-    Experiment("vgg8-fmnist-best", "VGG-8 (width 0.5), full Fashion-MNIST, 5 epochs, "
-               "sweep's best LeNet design", 1.0,
-               _cfg("vgg8", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
-                    target=0.9, hardware="examples/design-best-lenet.yaml")),
-    Experiment("vgg8-fmnist-8b", "VGG-8 (width 0.5), full Fashion-MNIST, 5 epochs, 8-b "
-               "operands", 1.0,
-               _cfg("vgg8", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
-                    target=0.9, hardware="bplight-8b-1x2")),
-    Experiment("vgg8-fmnist-6b", "VGG-8 (width 0.5), full Fashion-MNIST, 5 epochs, "
-               "sweep rerun's best LeNet design", 1.0,
-               _cfg("vgg8", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
-                    target=0.9, hardware="examples/design-best-lenet-6b.yaml")),
+    *(Experiment(f"vgg8-fmnist-{tag}", "VGG-8 (width 0.5), full Fashion-MNIST, 5 epochs, "
+                 + what, 1.0,
+                 _cfg("vgg8", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
+                      target=0.9, hardware=hardware))
+      for tag, what, hardware in (
+          ("best", "sweep's best LeNet design", "examples/design-best-lenet.yaml"),
+          ("8b", "8-b operands", "bplight-8b-1x2"),
+          ("6b", "sweep rerun's best LeNet design", "examples/design-best-lenet-6b.yaml"))),
     Experiment("vgg11-fmnist-subset", "VGG-11 (width 0.5), Fashion-MNIST 10,000 subset, "
                "5 epochs", 1.0,
                _cfg("vgg11", "fashion-mnist", width=0.5, epochs=5, batch=128, lr=0.05,
