@@ -23,6 +23,7 @@ higher error rate (``rare``), still in the sparse regime, where it is estimable.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,6 +153,15 @@ def _errors(kind: str, x_kind: str, overrides: list[str], mode: str) -> list[np.
     return [np.concatenate(o) for o in out]
 
 
+def ks_noise(n: int, m: int, alpha: float = 1e-3) -> float:
+    """Two-sample KS statistic that samples of sizes ``n`` and ``m`` from one law exceed
+    with probability ``alpha`` (asymptotic: sqrt(ln(2/alpha) / 2) sqrt((n + m) / (n m))).
+    A regime's ``ks`` bound is for products of many outputs; a small one (the depthwise
+    weight gradient: 108 values) passes below this instead (there, two draws of the same
+    fast mode differ by up to 0.08)."""
+    return math.sqrt(math.log(2.0 / alpha) / 2.0) * math.sqrt((n + m) / (n * m))
+
+
 def _stats(e: np.ndarray, f: np.ndarray) -> dict[str, float]:
     return {"mean_e": e.mean(), "mean_f": f.mean(), "sem_e": e.std() / np.sqrt(e.size),
             "sem_f": f.std() / np.sqrt(f.size), "std_e": e.std(), "std_f": f.std(),
@@ -178,7 +188,7 @@ def test_fast_layer_products_match_exact_in_distribution(kind: str, x_kind: str,
         if r.std_ratio is not None:
             assert 1 / r.std_ratio <= s["std_f"] / s["std_e"] <= r.std_ratio, (name, s)
         assert abs(s["zero_e"] - s["zero_f"]) <= r.zero_share, (name, s)
-        assert s["ks"] < r.ks, (name, s)
+        assert s["ks"] < max(r.ks, ks_noise(e.size, f.size)), (name, s)
 
 
 if __name__ == "__main__":  # print the statistics of the cases named

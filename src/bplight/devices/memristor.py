@@ -65,7 +65,8 @@ _MAX_NL = 1.0 / NEUROSIM_NL_DEVIATION  # deviation must stay below the full rang
 class ProgramResult:
     """Outcome of :func:`program`.
 
-    analog_codes: achieved weight codes (float, LSBs of the full weight), shape of codes.
+    analog_codes: achieved weight codes (float, LSBs of the full weight), shape of codes
+        (None when :func:`program` was asked for ``analog=False``).
     cell_levels: per-cell analog levels, shape codes.shape + (2, cells); pass it back as
         ``old_analog`` (and ``analog_codes`` as ``old_analog_codes``) to the next
         :func:`program` call.
@@ -79,7 +80,7 @@ class ProgramResult:
         narrowest integer dtype that holds them; computed when first read).
     """
 
-    analog_codes: torch.Tensor
+    analog_codes: torch.Tensor | None
     cell_levels: torch.Tensor
     cells_written: torch.Tensor
     written_index: torch.Tensor | None
@@ -268,7 +269,8 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
             dtype: torch.dtype | None = None,
             exact_extremes: bool = False,
             old_digits: torch.Tensor | None = None,
-            out: torch.Tensor | None = None, write_all: bool = False) -> ProgramResult:
+            out: torch.Tensor | None = None, write_all: bool = False,
+            rows: torch.Tensor | None = None, analog: bool = True) -> ProgramResult:
     """Write ``new_codes`` over ``old_codes`` into the cells (see the module docstring).
 
     old_codes, new_codes: signed integer codes of the same shape.
@@ -289,6 +291,11 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
     write_all: re-program every cell (write policy 'all'), not only those whose digit
         changes; each write carries the programming noise (and, with NL > 0, the lowest
         cells their pulse response; a cell keeping its digit gets no pulse).
+    rows: the flat indices (ascending, int64) of the weights whose code changes, when
+        the caller has them (:class:`~bplight.numerics.update.MemristorWriter`); only
+        their new codes are checked. None: found here.
+    analog: compute ``ProgramResult.analog_codes`` (one pass over every cell); False:
+        None there (a caller that updates the held weights of ``rows`` itself).
 
     Programming noise is drawn only for the cells that take it (written, and with
     ``exact_extremes`` not written to an extreme level): one N(0, 1) per such cell, in
@@ -303,7 +310,9 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
         raise ValueError(f"old_codes {tuple(old_codes.shape)} and new_codes "
                          f"{tuple(new_codes.shape)} must have the same shape")
     m = max_code(bits)
-    if bool((new_codes.abs() > m).any()):
+    new_rows = None if rows is None else new_codes.reshape(-1)[rows]
+    checked = new_codes if new_rows is None else new_rows
+    if checked.numel() and bool((checked.abs() > m).any()):
         raise ValueError(f"new_codes must lie in [-{m}, {m}] for {bits}-bit weights")
     if dtype is None:
         dtype = old_analog.dtype if old_analog is not None else torch.get_default_dtype()
@@ -338,7 +347,7 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
                  else old_digits).reshape(-1)
         idx = None
         digit, old_digit = new_d, old_d
-    else:  # the weights whose code changes, then their cells whose digit changes
+    elif rows is None:  # the weights whose code changes, then their cells whose digit changes
         rows = (old_codes != new_codes).view(-1).nonzero().squeeze(1)
     all_digits = None
     if rows is not None and 2 * rows.numel() > new_codes.numel():
@@ -350,7 +359,9 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
         idx = (new_d != old_d).nonzero().squeeze(1)
         digit, old_digit = new_d[idx], old_d[idx]
     elif rows is not None:
-        new_d = cell_digits(new_codes.reshape(-1)[rows], bits, cell_bits).reshape(-1)
+        if new_rows is None:
+            new_rows = new_codes.reshape(-1)[rows]
+        new_d = cell_digits(new_rows, bits, cell_bits).reshape(-1)
         old_d = (cell_digits(old_codes.reshape(-1)[rows], bits, cell_bits)
                  if old_digits is None else old_digits.reshape(-1, 2, n)[rows]).reshape(-1)
         changed = (new_d != old_d).view(-1, per_weight).nonzero()  # [(row, cell)]
@@ -377,9 +388,9 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
         flat.copy_(value)
     else:
         flat.index_put_((idx,), value)
-    analog = levels_to_codes(levels, cell_bits)
+    analog_codes = levels_to_codes(levels, cell_bits) if analog else None
     written = flat.numel() if idx is None else idx.numel()
-    return ProgramResult(analog_codes=analog, cell_levels=levels,
+    return ProgramResult(analog_codes=analog_codes, cell_levels=levels,
                          cells_written=torch.tensor(written, device=dev),
                          written_index=idx, new_codes=new_codes, bits=bits,
                          cell_bits=cell_bits, known_digits=all_digits)

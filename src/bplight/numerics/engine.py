@@ -43,6 +43,7 @@ import torch
 from scipy.special import ndtr
 
 from bplight.mapping import Mapping
+from bplight.numerics import kernels
 from bplight.photonics.crosstalk import BankModel
 from bplight.photonics.read_noise import rounded_gaussian_var
 
@@ -1155,6 +1156,8 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
         slots = (numel // inner) * pixels.numel()
         fold = (inner, pixels)
     values, probs = _signed_table(errs, y.dtype, dev)
+    if dev.type == "cpu" and kernels.AVAILABLE:
+        return _add_events_compiled_(y, values, probs, errs.rate, generator, fold)
     if dev.type == "cpu" and errs.rate * slots >= NUMPY_MIN_READS:
         split = errs.rate * slots >= SPLIT_MIN_READS and numel >= SPLIT_MIN_SIZE
         return _add_events_split_(y, values, probs, errs.rate, generator, itype, fold,
@@ -1265,6 +1268,56 @@ def _add_events_split_(y: torch.Tensor, values: torch.Tensor, probs: torch.Tenso
     other.start()
     place(*parts[0])
     other.join()
+    if failed:
+        raise failed[0]
+    return y
+
+
+def _add_events_compiled_(y: torch.Tensor, values: torch.Tensor, probs: torch.Tensor,
+                          rate: float, generator: torch.Generator | None,
+                          fold: tuple[int, torch.Tensor] | None) -> torch.Tensor:
+    """:func:`add_sparse_errors_`'s wrong reads on a contiguous CPU tensor ``y`` by the
+    compiled kernel (:func:`bplight.numerics.kernels.place_reads`): the reads of each
+    value in each block of the output are one Poisson count from ``generator`` (all
+    counts first, in a fixed order), then each half of the blocks is placed from its own
+    SplitMix64 seed (drawn from ``generator``), two halves by two threads at once where
+    the product has :data:`SPLIT_MIN_READS` expected reads. The result depends on
+    ``generator`` alone, not on the thread count."""
+    flat = y.view(-1)
+    inner, pixels = fold if fold is not None else (1, None)
+    per_row = 1 if pixels is None else pixels.numel()
+    rows = flat.numel() // inner
+    per_block = kernels.block_rows(inner)
+    nb = -(-rows // per_block)
+    slots = torch.full((nb, 1), float(per_block * per_row), dtype=torch.float64)
+    slots[-1] = float((rows - (nb - 1) * per_block) * per_row)
+    counts = torch.poisson(slots * (probs * rate).to(slots.device), generator=generator)
+    counts = counts.to(torch.int64).numpy()
+    halves = 2 if nb >= 2 and rate * rows * per_row >= SPLIT_MIN_READS else 1
+    bounds = ((0, nb // 2), (nb // 2, nb)) if halves == 2 else ((0, nb),)
+    seeds = [int(torch.randint(2**62, (1,), generator=generator)) for _ in bounds]
+    args = (flat.numpy(), counts, values.numpy(), per_block, inner,
+            None if pixels is None else pixels.numpy())
+    if halves == 1 or torch.get_num_threads() < 2:
+        for seed, blocks in zip(seeds, bounds, strict=True):
+            kernels.place_reads(*args, seed, blocks)
+        return y
+    import threading  # the kernel releases the GIL
+
+    failed: list[BaseException] = []
+
+    def run_other() -> None:
+        try:
+            kernels.place_reads(*args, seeds[1], bounds[1])
+        except BaseException as e:  # re-raised in the caller's thread
+            failed.append(e)
+
+    other = threading.Thread(target=run_other, name="bplight-read-errors")
+    other.start()
+    try:
+        kernels.place_reads(*args, seeds[0], bounds[0])
+    finally:
+        other.join()
     if failed:
         raise failed[0]
     return y

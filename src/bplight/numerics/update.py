@@ -32,6 +32,8 @@ reference design); weights beyond it saturate.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 import torch.nn as nn
 
@@ -39,12 +41,11 @@ from bplight.config.spec import HardwareSpec
 from bplight.devices.memristor import (
     cells_per_side,
     code_digits,
-    codes_to_weights,
-    levels_to_codes,
     max_code,
     program,
     quantize_weights,
 )
+from bplight.numerics import kernels
 from bplight.numerics.modules import photonic_layers
 
 
@@ -80,6 +81,8 @@ class MemristorWriter:
         self.layers = [m for _, m in named]
         self._counts: torch.Tensor | None = None
         self._held: torch.Tensor | None = None  # flat weights the cells hold (None: recompute)
+        self._scratch: tuple[torch.Tensor, torch.Tensor] | None = None  # new codes, rows
+        self._scratch_version = -1  # self.codes._version when the new codes equalled them
         self._attach()
         self.mixed = None  # the chi buffer of update.scheme 'mixed_precision'
         if spec.update.scheme == "mixed_precision" and self.codes is not None:
@@ -92,10 +95,9 @@ class MemristorWriter:
 
     def held(self) -> torch.Tensor:
         """The weights the cells hold now (flat, the writers' layout)."""
-        if self._held is None:  # after a load: from the cells' levels
+        if self._held is None:  # after attaching or a load: from the cells' levels
             lv = self.levels if self.gain is None else self.levels * self.gain
-            self._held = codes_to_weights(levels_to_codes(lv, self.cell_bits), 1.0,
-                                          self.bits, dtype=self.range.dtype) * self.range
+            self._held = held_weights(lv.flatten(-2), self.range, self.bits, self.cell_bits)
         return self._held
 
     def generator(self, device: torch.device) -> torch.Generator:
@@ -169,6 +171,7 @@ class MemristorWriter:
     def _attach(self) -> None:
         if not self.layers:
             self.codes = self.levels = self.gain = self.range = None
+            self._starts = [0]
             return
         ws = [layer.weight for layer in self.layers]
         dev, dt = ws[0].device, ws[0].dtype
@@ -191,31 +194,19 @@ class MemristorWriter:
             g = self.generator(dev)
             self.gain = (1.0 + sd * torch.randn((flat.numel(), 2, cells), generator=g,
                                                 device=dev, dtype=dt)).clamp(min=0.0)
+        self._starts = [0]  # where each layer's weights start in the flat state, and the end
         start = 0
         for layer, w in zip(self.layers, ws, strict=True):
             n = w.numel()
+            self._starts.append(start + n)
             _set_buffer(layer, "mem_codes", self.codes[start:start + n].view(w.shape))
             _set_buffer(layer, "mem_levels",
                         self.levels[start:start + n].view(*w.shape, 2, cells))
             if self.gain is not None:
                 _set_buffer(layer, "mem_gain", self.gain[start:start + n].view(*w.shape, 2, cells))
             start += n
-        self._write_back()
-
-    def _write_back(self, analog_codes: torch.Tensor | None = None) -> None:
-        """Copy the weights the cells hold into the layers' parameters; ``analog_codes``:
-        the held codes when the caller has them (without device variation)."""
-        if analog_codes is None or self.gain is not None:
-            lv = self.levels if self.gain is None else self.levels * self.gain
-            analog_codes = levels_to_codes(lv, self.cell_bits)
-        held = codes_to_weights(analog_codes, 1.0, self.bits, dtype=self.range.dtype) * self.range
-        self._held = held
-        start = 0
-        for layer in self.layers:
-            w = layer.weight
-            n = w.numel()
-            w.copy_(held[start:start + n].view(w.shape))
-            start += n
+        self._held = None
+        self._restore()
 
     @torch.no_grad()
     def step(self) -> int:
@@ -223,32 +214,36 @@ class MemristorWriter:
         policy); returns the cells re-programmed."""
         if self.codes is None:
             return 0
-        u = self.spec.update
-        # the optimizer's increment over what the cells held
-        inc = self._flat().sub_(self.held())
-        gen = self.generator(inc.device)
+        gen = self.generator(self.codes.device)
         if self.mixed is None:  # the digital codes plus the increment rounded to the grid
-            m = max_code(self.bits)
-            steps = quantize_weights(inc, self.range, self.bits, u.rounding, generator=gen)
-            new = steps.add_(self.codes).clamp_(-m, m)
+            new, rows = self._requested_codes(gen)
         else:  # mixed precision: chi takes the increment, whole grid steps reach the cells
-            self.mixed.accumulate(inc)
+            self.mixed.accumulate(self._flat().sub_(self.held()))
+            self._restore()  # the layers keep what the cells hold
             if not self.mixed.is_transfer(self.steps):
-                self._write_back()  # no transfer this batch: the layers keep what cells hold
                 self.steps += 1
                 self.step_writes.append(0)
                 return 0
             new = self.mixed.transfer(self.codes)
+            rows = (new != self.codes).nonzero().squeeze(1)
+        if self.write_all:  # every cell re-programmed: every held weight moves
+            rows = torch.arange(new.numel(), device=new.device)
         old_digits = self._digits if self._digits_version == self.codes._version else None
         # (where few weights change code, only theirs are touched: program's docstring)
         res = program(self.codes, new, self.bits, self.cell_bits,
                       self.spec.memristor.programming_noise, self.spec.memristor.nonlinearity,
                       generator=gen, old_analog=self.levels,
                       exact_extremes=self.spec.memristor.exact_extreme_levels,
-                      out=self.levels, write_all=self.write_all, old_digits=old_digits)
-        self.codes.copy_(new)
+                      out=self.levels, write_all=self.write_all, old_digits=old_digits,
+                      rows=rows, analog=False)
+        if res.known_digits is not None:  # most codes changed: copy them all
+            self.codes.copy_(new)
+        else:
+            self.codes[rows] = new[rows]
         self._digits, self._digits_version = res.known_digits, self.codes._version
-        self._write_back(res.analog_codes)
+        if self._scratch is not None and new is self._scratch[0]:
+            self._scratch_version = self.codes._version  # new == codes again
+        self._hold(rows)
         written = int(res.cells_written)
         if self.write_all:
             self._all_steps += 1
@@ -259,6 +254,113 @@ class MemristorWriter:
         self.steps += 1
         self.step_writes.append(written)
         return written
+
+    def _requested_codes(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """The codes the optimizer's step asks for (the digital codes plus its increment
+        over the held weights, rounded to the grid by ``update.rounding``) and the flat
+        indices of the weights whose code changes (ascending); the layers' weights are
+        set back to the held ones. On the CPU with the compiled kernel, one pass per
+        layer (:func:`bplight.numerics.kernels.requested_codes`, stochastic rounding from
+        a SplitMix64 stream seeded by ``gen``); otherwise torch operations on the flat
+        weights (stochastic rounding from ``gen``)."""
+        m = max_code(self.bits)
+        stochastic = self.spec.update.rounding == "stochastic"
+        held = self.held()
+        if kernels.AVAILABLE and held.device.type == "cpu" and all(
+                layer.weight.is_contiguous() and layer.weight.dtype == held.dtype
+                for layer in self.layers):
+            # kept buffers (a fresh one of this size faults its pages each step): the new
+            # codes, equal to the codes (the kernel writes those that change), and rows
+            if self._scratch is None or self._scratch_version != self.codes._version:
+                self._scratch = (self.codes.clone(), torch.empty_like(self.codes))
+            new, rows = self._scratch
+            # each layer's weights, the one holding the flat midpoint cut there: the two
+            # halves run on two threads (each piece its own seed: the same whatever the
+            # thread count)
+            total = self.codes.numel()
+            mid = total // 2 if total >= kernels.SPLIT_MIN_WEIGHTS else total
+            pieces = []
+            for layer, start, end in zip(self.layers, self._starts[:-1], self._starts[1:],
+                                         strict=True):
+                cuts = [start, mid, end] if start < mid < end else [start, end]
+                pieces += [(layer, start, lo, hi) for lo, hi in pairwise(cuts)]
+            seeds = torch.randint(2**62, (len(pieces),), generator=gen).tolist() \
+                if stochastic else [0] * len(pieces)
+            found: list[torch.Tensor | None] = [None] * len(pieces)
+
+            def run(first: int, end: int) -> None:
+                for i in range(first, end):
+                    layer, start, lo, hi = pieces[i]
+                    part = slice(lo, hi)
+                    _, k = kernels.requested_codes(
+                        layer.weight.detach().view(-1)[lo - start:hi - start].numpy(),
+                        held[part].numpy(), layer.w_range.numpy()[()],
+                        self.codes[part].numpy(), m, stochastic, seeds[i], new[part].numpy(),
+                        rows[part].numpy())
+                    found[i] = rows[part][:k].add_(lo)
+
+            second = next((i for i, p in enumerate(pieces) if p[2] >= mid), len(pieces))
+            kernels.in_two_threads(lambda: run(0, second), lambda: run(second, len(pieces)))
+            return new, torch.cat(found)
+        inc = self._flat().sub_(held)
+        steps = quantize_weights(inc, self.range, self.bits, self.spec.update.rounding,
+                                 generator=gen)
+        new = steps.add_(self.codes).clamp_(-m, m)
+        self._restore()
+        return new, (new != self.codes).nonzero().squeeze(1)
+
+    def _restore(self) -> None:
+        """Set the layers' weights back to the weights the cells hold."""
+        held = self.held()
+        start = 0
+        for layer in self.layers:
+            w = layer.weight
+            n = w.numel()
+            w.detach().copy_(held[start:start + n].view(w.shape))
+            start += n
+
+    def _hold(self, rows: torch.Tensor) -> None:
+        """After a write: the held weights of ``rows`` (flat indices, ascending) from their
+        cells' new levels, into the held copy and the layers' weights."""
+        held = self.held()
+        if rows.numel() == 0:
+            return
+        per = self.levels.shape[-2] * self.levels.shape[-1]
+        bounds = torch.searchsorted(rows, torch.tensor(self._starts, device=rows.device))
+        parts = zip(self.layers, self._starts[:-1], bounds[:-1].tolist(), bounds[1:].tolist(),
+                    strict=True)
+        if kernels.AVAILABLE and held.device.type == "cpu" and all(
+                layer.weight.is_contiguous() for layer in self.layers):
+            lv = self.levels.view(-1, per).numpy()
+            gain = None if self.gain is None else self.gain.view(-1, per).numpy()
+            for layer, start, a, b in parts:
+                if b > a:
+                    kernels.hold_rows(lv, gain, rows[a:b].numpy(), start, self.cell_bits,
+                                      max_code(self.bits), self.range.numpy(), held.numpy(),
+                                      layer.weight.detach().view(-1).numpy())
+            return
+        lv = self.levels.view(-1, per)[rows]
+        if self.gain is not None:
+            lv = lv * self.gain.view(-1, per)[rows]
+        h = held_weights(lv, self.range[rows], self.bits, self.cell_bits)
+        held[rows] = h
+        for layer, start, a, b in parts:
+            if b > a:
+                layer.weight.detach().view(-1)[rows[a:b] - start] = h[a:b]
+
+
+def held_weights(levels: torch.Tensor, w_range: torch.Tensor, bits: int, cell_bits: int
+                 ) -> torch.Tensor:
+    """Weights held by cells at analog ``levels`` [N, 2 × cells] (the "+" side's cells,
+    then the "-" side's, lowest digit first) in layers of range ``w_range`` [N]:
+    sum_k 2^(cell_bits k) (g+_k - g-_k) × range / M. Summed term by term in a fixed order,
+    so that a subset of the rows gives bitwise the values of the whole (the writer
+    updates the rows it wrote; a resume recomputes all)."""
+    n = levels.shape[-1] // 2
+    code = levels[:, 0] - levels[:, n]
+    for k in range(1, n):
+        code = code + (levels[:, k] - levels[:, n + k]) * float(2 ** (cell_bits * k))
+    return code * (1.0 / max_code(bits)) * w_range
 
 
 def _set_buffer(module: nn.Module, name: str, value: torch.Tensor) -> None:

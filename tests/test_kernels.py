@@ -1,0 +1,139 @@
+"""The compiled CPU kernels (:mod:`bplight.numerics.kernels`) against the torch operations
+they replace: the memristor writer's step (bit for bit with nearest rounding, unbiased
+with stochastic rounding) and the placement of wrong reads (their distribution, over
+several blocks and a partial last one)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.special import i0e
+
+from bplight.config import load_spec
+from bplight.numerics import MemristorWriter, convert, engine, kernels
+from bplight.numerics.update import held_weights
+
+pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba not importable")
+
+
+def _model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.Flatten(),
+                               torch.nn.Linear(64, 5), torch.nn.Linear(5, 3))
+
+
+def _run_writer(spec, compiled: bool, monkeypatch, steps: int = 4):
+    model = convert(_model(), spec)
+    writer = MemristorWriter(model, spec)
+    g = torch.Generator().manual_seed(5)
+    with monkeypatch.context() as mp:
+        mp.setattr(kernels, "AVAILABLE", compiled)
+        for _ in range(steps):
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.add_(0.02 * torch.randn(p.shape, generator=g))
+            writer.step()
+    return model, writer
+
+
+@pytest.mark.parametrize("variation", [0.0, 0.05])  # device-to-device gains
+def test_compiled_writer_step_equals_the_torch_one_with_nearest_rounding(monkeypatch,
+                                                                         variation):
+    spec = load_spec("bplight-16b", {"update": {"rounding": "nearest"},
+                                     "memristor": {"device_variation": variation}})
+    assert spec.memristor.programming_noise > 0  # the noise draws stay in step as well
+    a, wa = _run_writer(spec, True, monkeypatch)
+    b, wb = _run_writer(spec, False, monkeypatch)
+    assert wa.step_writes == wb.step_writes and wa.step_writes[0] > 0
+    assert torch.equal(wa.codes, wb.codes)
+    assert torch.equal(wa.levels, wb.levels)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    # what the layers hold is what a fresh reading of the cells gives, bit for bit
+    lv = wa.levels if wa.gain is None else wa.levels * wa.gain
+    fresh = held_weights(lv.flatten(-2), wa.range, wa.bits, wa.cell_bits)
+    assert torch.equal(wa.held(), fresh)
+
+
+def test_compiled_stochastic_rounding_is_unbiased_and_seeded():
+    spec = load_spec("bplight-16b", {"memristor": {"programming_noise": 0.0}})
+    assert spec.update.rounding == "stochastic"
+    codes = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = convert(torch.nn.Linear(128, 64), spec)
+        writer = MemristorWriter(model, spec)
+        start = writer.codes.clone()
+        eps = float(model.w_range) / (2 ** (spec.update.weight_bits - 1) - 1)
+        with torch.no_grad():
+            model.weight += 0.3 * eps  # 0.3 of a grid step: up with probability 0.3
+        writer.step()
+        codes.append(writer.codes.clone())
+        moved = (writer.codes - start).double()
+    assert torch.equal(codes[0], codes[1])  # the writer's generator decides the draw
+    assert set(moved.unique().tolist()) <= {0.0, 1.0}
+    n = moved.numel()
+    assert float(moved.mean()) == pytest.approx(0.3, abs=4 * math.sqrt(0.21 / n))
+
+
+def test_held_weights_of_some_rows_equal_those_of_all_bit_for_bit():
+    g = torch.Generator().manual_seed(0)
+    levels = torch.rand(5000, 8, generator=g) * 15
+    w_range = torch.rand(5000, generator=g) + 0.5
+    rows = torch.randperm(5000, generator=g)[:700].sort().values
+    whole = held_weights(levels, w_range, 16, 4)
+    assert torch.equal(held_weights(levels[rows], w_range[rows], 16, 4), whole[rows])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("folded", [False, True])
+def test_compiled_placement_over_several_blocks(monkeypatch, dtype, folded):
+    """Blocks of 1,000 elements (a partial last one), two halves: every block gets its
+    share of wrong reads, pixels in proportion to their fold counts, and the result does
+    not depend on the thread count."""
+    monkeypatch.setattr(kernels, "BLOCK_ELEMS", 1000)
+    monkeypatch.setattr(engine, "SPLIT_MIN_READS", 1)
+    errs = engine.ReadErrors(0.0, 0.8, np.array([1.0, 4.0]), np.array([0.75, 0.25]))
+    shape = (53, 37, 4, 4)  # 31,376 elements: 32 blocks (the last of 376 or 368)
+    gain = torch.tensor([1.0, 3.0] * 8).reshape(1, 1, 4, 4) if folded else None
+    slots = 5.0 if folded else 1.0
+    out = []
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            y = torch.zeros(shape, dtype=dtype)
+            out.append(engine.add_sparse_errors_(y, errs, torch.Generator().manual_seed(3),
+                                                 gain))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(out[0], out[1])
+    y = out[0].reshape(-1)
+    var = slots * errs.var
+    assert float(y.var()) == pytest.approx(var, rel=0.05)
+    # the first and the last (partial) blocks see the same rate of wrong reads
+    head, tail = y[:1000], y[-368:]
+    assert float(head.var()) == pytest.approx(var, rel=0.25)
+    assert float(tail.var()) == pytest.approx(var, rel=0.35)
+    if folded:
+        px = y.reshape(-1, 16)
+        assert float(px[:, 1::2].var() / px[:, ::2].var()) == pytest.approx(9.0, rel=0.1)
+    else:  # an element sums to 0 where its ±1 reads cancel and its ±4 reads do (Skellam:
+        # P(0) = e^-2mu I0(2 mu) for Poisson(mu) reads of each sign; other ways: < 1e-3)
+        zero = i0e(2 * 0.8 * 0.75 / 2) * i0e(2 * 0.8 * 0.25 / 2)
+        assert float((y == 0).double().mean()) == pytest.approx(zero, abs=0.015)
+
+
+def test_placement_without_the_kernel_has_the_same_distribution(monkeypatch):
+    errs = engine.ReadErrors(0.0, 0.5, np.array([1.0, 4.0]), np.array([0.75, 0.25]))
+    var = []
+    for compiled in (True, False):
+        monkeypatch.setattr(kernels, "AVAILABLE", compiled)
+        y = torch.zeros(200, 300, dtype=torch.float64)
+        engine.add_sparse_errors_(y, errs, torch.Generator().manual_seed(1))
+        var.append(float(y.var()))
+    assert var[0] == pytest.approx(errs.var, rel=0.05)
+    assert var[1] == pytest.approx(errs.var, rel=0.05)
