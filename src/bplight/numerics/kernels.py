@@ -27,6 +27,7 @@ operations instead (the same distribution, a different random stream).
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -72,9 +73,10 @@ if AVAILABLE:
         return s, z ^ (z >> _U(31))
 
     @numba.njit(inline="always")
-    def _below(s, bound):  # uniform in [0, bound), 0 < bound < 2^32 (Lemire 2019)
-        s, z = _next(s)
-        m = (z >> _U(32)) * bound
+    def _below(s, x, bound):
+        """Uniform in [0, bound), 0 < bound < 2^32, from the 32 random bits ``x`` (and, in
+        the rare case Lemire's method rejects them, more from the stream ``s``)."""
+        m = x * bound
         low = m & _LOW
         if low < bound:
             t = (_TWO32 - bound) % bound
@@ -104,14 +106,20 @@ if AVAILABLE:
                 sink[0] += acc
             for c in range(values.shape[0]):
                 v = values[c]
-                for _ in range(counts[b, c]):
-                    s, r = _below(s, rows_b)
-                    if n_pix == 0:
-                        pos = base + r
-                    else:
-                        s, k = _below(s, n_pix)
-                        pos = base + r * width + _U(pix[k])
-                    flat[pos] += v
+                todo = counts[b, c]
+                while todo > 0:  # each 64-bit draw: two 32-bit halves
+                    s, z = _next(s)
+                    s, r = _below(s, z >> _U(32), rows_b)
+                    if n_pix == 0:  # two reads
+                        flat[base + r] += v
+                        if todo > 1:
+                            s, r = _below(s, z & _LOW, rows_b)
+                            flat[base + r] += v
+                        todo -= 2
+                    else:  # a read's row and pixel
+                        s, k = _below(s, z & _LOW, n_pix)
+                        flat[base + r * width + _U(pix[k])] += v
+                        todo -= 1
 
 
 def block_rows(inner: int) -> int:
@@ -135,7 +143,8 @@ def place_reads(flat: np.ndarray, counts: np.ndarray, values: np.ndarray, rows_p
 if AVAILABLE:
 
     @numba.njit(nogil=True, cache=True)
-    def _requested_codes(w, held, w_range, codes, m, stochastic, seed, new, rows):
+    def _requested_codes(w, held, w_range, codes, m, stochastic, seed, new, rows, old_at,
+                         new_at):
         s = _U(seed)
         fm = float(m)
         k = 0
@@ -143,21 +152,23 @@ if AVAILABLE:
             x = min(max((w[i] - held[i]) / w_range * fm, -fm), fm)
             if stochastic:
                 s, z = _next(s)  # 53 random bits as a float in [0, 1)
-                q = min(max(np.floor(x + float(np.int64(z >> _U(11))) * 2.0**-53), -fm), fm)
+                q = math.floor(x + float(np.int64(z >> _U(11))) * 2.0**-53)
             else:
-                q = np.rint(x)
-            c = min(max(codes[i] + np.int64(q), -m), m)
+                q = np.int64(np.rint(x))
+            c = min(max(codes[i] + q, -m), m)
             if c != codes[i]:  # (new holds codes elsewhere: no write)
                 new[i] = c
                 rows[k] = i
+                old_at[k] = codes[i]
+                new_at[k] = c
                 k += 1
             w[i] = held[i]
         return s, k
 
 
 def requested_codes(w: np.ndarray, held: np.ndarray, w_range: np.floating, codes: np.ndarray,
-                    m: int, stochastic: bool, seed: int, new: np.ndarray, rows: np.ndarray
-                    ) -> tuple[int, int]:
+                    m: int, stochastic: bool, seed: int, new: np.ndarray, rows: np.ndarray,
+                    old_at: np.ndarray, new_at: np.ndarray) -> tuple[int, int]:
     """The memristor writer's step for one layer's flat weights ``w`` (what the optimizer
     asked for), in one pass: each weight's new code ``clamp(codes + q, -m, m)`` into
     ``new`` where it differs from ``codes`` (``new`` must hold ``codes`` elsewhere), ``q``
@@ -165,10 +176,11 @@ def requested_codes(w: np.ndarray, held: np.ndarray, w_range: np.floating, codes
     the layer's range, a scalar of the weights' dtype) rounded
     stochastically (floor(x + U), U from a SplitMix64 stream seeded with ``seed``) or to
     the nearest integer (half to even, as ``torch.round``); the indices whose code
-    changes into ``rows`` (ascending); and ``w`` set back to ``held``, the weights the
+    changes into ``rows`` (ascending), with their old and new codes into ``old_at`` and
+    ``new_at``; and ``w`` set back to ``held``, the weights the
     cells hold. Returns (the stream's state for the next layer, how many rows)."""
     s, k = _requested_codes(w, held, w_range, codes, m, stochastic,
-                            np.uint64(seed % (1 << 64)), new, rows)
+                            np.uint64(seed % (1 << 64)), new, rows, old_at, new_at)
     return int(s), int(k)
 
 
@@ -236,3 +248,43 @@ def in_two_threads(first, second) -> None:
         thread.join()
     if failed:
         raise failed[0]
+
+
+if AVAILABLE:
+
+    @numba.njit(nogil=True, cache=True)
+    def _changed_cells(old, new, rows, n, cell_bits, idx, digit, old_digit):
+        mask = (1 << cell_bits) - 1
+        per = 2 * n
+        k = 0
+        for j in range(rows.shape[0]):
+            r = rows[j]
+            a, b = old[j], new[j]
+            for side in range(2):
+                # this side's magnitude: the "+" cells hold positive codes, "-" negative
+                ma = (a if a > 0 else 0) if side == 0 else (-a if a < 0 else 0)
+                mb = (b if b > 0 else 0) if side == 0 else (-b if b < 0 else 0)
+                for c in range(n):
+                    da = (ma >> (cell_bits * c)) & mask
+                    db = (mb >> (cell_bits * c)) & mask
+                    if da != db:
+                        idx[k] = r * per + side * n + c
+                        digit[k] = db
+                        old_digit[k] = da
+                        k += 1
+        return k
+
+
+def changed_cells(old: np.ndarray, new: np.ndarray, rows: np.ndarray, cells: int,
+                  cell_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells whose digit changes when the weights ``rows`` (flat indices, ascending)
+    go from codes ``old`` to ``new`` (int64, one per row): their flat indices into the cell
+    levels [weights, 2, ``cells``] (ascending), new digits and old digits (int64): what
+    :func:`bplight.devices.memristor.program` compares with :func:`code_digits`, in one
+    pass over those weights."""
+    size = rows.shape[0] * 2 * cells
+    idx = np.empty(size, dtype=np.int64)
+    digit = np.empty(size, dtype=np.int64)
+    old_digit = np.empty(size, dtype=np.int64)
+    k = _changed_cells(old, new, rows, cells, cell_bits, idx, digit, old_digit)
+    return idx[:k], digit[:k], old_digit[:k]

@@ -216,7 +216,7 @@ class MemristorWriter:
             return 0
         gen = self.generator(self.codes.device)
         if self.mixed is None:  # the digital codes plus the increment rounded to the grid
-            new, rows = self._requested_codes(gen)
+            new, rows, old_at, new_at = self._requested_codes(gen)
         else:  # mixed precision: chi takes the increment, whole grid steps reach the cells
             self.mixed.accumulate(self._flat().sub_(self.held()))
             self._restore()  # the layers keep what the cells hold
@@ -226,8 +226,10 @@ class MemristorWriter:
                 return 0
             new = self.mixed.transfer(self.codes)
             rows = (new != self.codes).nonzero().squeeze(1)
+            old_at = new_at = None
         if self.write_all:  # every cell re-programmed: every held weight moves
             rows = torch.arange(new.numel(), device=new.device)
+            old_at = new_at = None
         old_digits = self._digits if self._digits_version == self.codes._version else None
         # (where few weights change code, only theirs are touched: program's docstring)
         res = program(self.codes, new, self.bits, self.cell_bits,
@@ -235,11 +237,12 @@ class MemristorWriter:
                       generator=gen, old_analog=self.levels,
                       exact_extremes=self.spec.memristor.exact_extreme_levels,
                       out=self.levels, write_all=self.write_all, old_digits=old_digits,
-                      rows=rows, analog=False)
+                      rows=rows, analog=False,
+                      row_codes=None if old_at is None else (old_at, new_at))
         if res.known_digits is not None:  # most codes changed: copy them all
             self.codes.copy_(new)
         else:
-            self.codes[rows] = new[rows]
+            self.codes[rows] = new[rows] if new_at is None else new_at
         self._digits, self._digits_version = res.known_digits, self.codes._version
         if self._scratch is not None and new is self._scratch[0]:
             self._scratch_version = self.codes._version  # new == codes again
@@ -255,10 +258,13 @@ class MemristorWriter:
         self.step_writes.append(written)
         return written
 
-    def _requested_codes(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def _requested_codes(self, gen: torch.Generator
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None,
+                                    torch.Tensor | None]:
         """The codes the optimizer's step asks for (the digital codes plus its increment
-        over the held weights, rounded to the grid by ``update.rounding``) and the flat
-        indices of the weights whose code changes (ascending); the layers' weights are
+        over the held weights, rounded to the grid by ``update.rounding``), the flat
+        indices of the weights whose code changes (ascending) and, from the kernel, their
+        old and new codes (else None); the layers' weights are
         set back to the held ones. On the CPU with the compiled kernel, one pass per
         layer (:func:`bplight.numerics.kernels.requested_codes`, stochastic rounding from
         a SplitMix64 stream seeded by ``gen``); otherwise torch operations on the flat
@@ -272,8 +278,9 @@ class MemristorWriter:
             # kept buffers (a fresh one of this size faults its pages each step): the new
             # codes, equal to the codes (the kernel writes those that change), and rows
             if self._scratch is None or self._scratch_version != self.codes._version:
-                self._scratch = (self.codes.clone(), torch.empty_like(self.codes))
-            new, rows = self._scratch
+                self._scratch = (self.codes.clone(), *(torch.empty_like(self.codes)
+                                                       for _ in range(3)))
+            new, rows, old_at, new_at = self._scratch
             # each layer's weights, the one holding the flat midpoint cut there: the two
             # halves run on two threads (each piece its own seed: the same whatever the
             # thread count)
@@ -296,18 +303,19 @@ class MemristorWriter:
                         layer.weight.detach().view(-1)[lo - start:hi - start].numpy(),
                         held[part].numpy(), layer.w_range.numpy()[()],
                         self.codes[part].numpy(), m, stochastic, seeds[i], new[part].numpy(),
-                        rows[part].numpy())
-                    found[i] = rows[part][:k].add_(lo)
+                        rows[part].numpy(), old_at[part].numpy(), new_at[part].numpy())
+                    found[i] = (rows[part][:k].add_(lo), old_at[part][:k], new_at[part][:k])
 
             second = next((i for i, p in enumerate(pieces) if p[2] >= mid), len(pieces))
             kernels.in_two_threads(lambda: run(0, second), lambda: run(second, len(pieces)))
-            return new, torch.cat(found)
+            return new, *(torch.cat(parts) for parts in zip(*found, strict=True))
         inc = self._flat().sub_(held)
         steps = quantize_weights(inc, self.range, self.bits, self.spec.update.rounding,
                                  generator=gen)
         new = steps.add_(self.codes).clamp_(-m, m)
         self._restore()
-        return new, (new != self.codes).nonzero().squeeze(1)
+        rows = (new != self.codes).nonzero().squeeze(1)
+        return new, rows, None, None
 
     def _restore(self) -> None:
         """Set the layers' weights back to the weights the cells hold."""
