@@ -89,9 +89,11 @@ def test_exact_and_fast_agree_with_calibrated_clipping_ranges(percentile: float,
     phys = Physics(sigma, None)
     ref = Operand(a).quantized(m.input_code_bits) @ Operand(b).quantized(
         m.weight_magnitude_bits).T
-    gen = torch.Generator().manual_seed(2)
-    exact = exact_matmul(a, b, m, phys, gen)
-    fast = torch.stack([fast_matmul(a, b, m, phys, gen) for _ in range(4)])
+    # (six draws each: with noise, a few large wrong reads make one draw's mean square
+    # vary by +-12 % from seed to seed)
+    gens = [torch.Generator().manual_seed(s) for s in range(6)]
+    exact = torch.stack([exact_matmul(a, b, m, phys, g) for g in gens])
+    fast = torch.stack([fast_matmul(a, b, m, phys, g) for g in gens])
     mse_exact = float((exact - ref).square().mean())
     mse_fast = float((fast - ref).square().mean())
     assert mse_exact > 0

@@ -162,6 +162,15 @@ def ks_noise(n: int, m: int, alpha: float = 1e-3) -> float:
     return math.sqrt(math.log(2.0 / alpha) / 2.0) * math.sqrt((n + m) / (n * m))
 
 
+def share_noise(p: float, q: float, n: int, m: int, z: float = 3.29) -> float:
+    """Difference of two shares measured on ``n`` and ``m`` draws that one law exceeds
+    with probability ~1e-3 (normal approximation, pooled share). As :func:`ks_noise`:
+    the regime's bound is for products of many outputs; on 108 values the share of
+    error-free ones varies by 0.05 from draw to draw."""
+    pooled = (p * n + q * m) / (n + m)
+    return z * math.sqrt(pooled * (1.0 - pooled) * (1.0 / n + 1.0 / m))
+
+
 def _stats(e: np.ndarray, f: np.ndarray) -> dict[str, float]:
     return {"mean_e": e.mean(), "mean_f": f.mean(), "sem_e": e.std() / np.sqrt(e.size),
             "sem_f": f.std() / np.sqrt(f.size), "std_e": e.std(), "std_f": f.std(),
@@ -187,7 +196,8 @@ def test_fast_layer_products_match_exact_in_distribution(kind: str, x_kind: str,
                 (name, s)
         if r.std_ratio is not None:
             assert 1 / r.std_ratio <= s["std_f"] / s["std_e"] <= r.std_ratio, (name, s)
-        assert abs(s["zero_e"] - s["zero_f"]) <= r.zero_share, (name, s)
+        assert abs(s["zero_e"] - s["zero_f"]) <= max(
+            r.zero_share, share_noise(s["zero_e"], s["zero_f"], e.size, f.size)), (name, s)
         assert s["ks"] < max(r.ks, ks_noise(e.size, f.size)), (name, s)
 
 

@@ -368,8 +368,17 @@ def slice_occupancy(t: torch.Tensor, scale: torch.Tensor | float, mag_bits: int,
     most ``max_samples`` evenly strided elements): the leading slice is non-zero; lower
     ones are taken non-zero with probability 1 - 2^-bits (uniform low-order bits)."""
     flat = t.detach().reshape(-1)
-    if flat.numel() > max_samples:  # a histogram of 4096 codes: O(1) per product, not O(t)
-        flat = flat[:: flat.numel() // max_samples]
+    stride = flat.numel() // max_samples if flat.numel() > max_samples else 1
+    if kernels.AVAILABLE and flat.device.type == "cpu" and flat.dtype in (
+            torch.float32, torch.float64) and flat.is_contiguous():
+        count = -(-flat.numel() // stride)
+        hist = kernels.top_slice_histogram(flat.numpy(), stride, count, float(scale),
+                                           mag_bits, bits, n) / max(count, 1)
+        at_top = hist[1:]
+        above = np.cumsum(at_top[::-1])[::-1] - at_top
+        return at_top + above * (1.0 - 2.0**-bits)
+    if stride > 1:  # a histogram of 4096 codes: O(1) per product, not O(t)
+        flat = flat[::stride]
     # round(|x| / scale * (2^m - 1)) in float64 (in place on one fresh array)
     if flat.dtype not in (torch.float32, torch.float64, torch.float16):
         flat = flat.double()
@@ -1118,12 +1127,12 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
     Costs O(wrong reads + classes), not O(y): the wrong reads of each signed value are
     one Poisson count over the whole tensor, each placed on a uniform element (with
     ``gain``: on a uniform (image, channel) and a pixel drawn in proportion to its fold
-    count, from a table listing each pixel count times). On the CPU the positions of
-    many wrong reads (:data:`NUMPY_MIN_READS`) come from numpy's PCG64 seeded from
-    ``generator`` (1.3-2x as fast as ``torch.randint``),
-    and a value with many wrong reads is added as one broadcast scalar (no array of a
-    value per read); large outputs are placed in two halves by two threads
-    (:func:`_add_events_split_`)."""
+    count, from a table listing each pixel count times). On the CPU the compiled kernel
+    draws and adds them block by block (:func:`_add_events_compiled_`); without numba,
+    the positions of many wrong reads (:data:`NUMPY_MIN_READS`) come from numpy's PCG64
+    seeded from ``generator`` (1.3-2x as fast as ``torch.randint``), a value with many
+    wrong reads is added as one broadcast scalar (no array of a value per read), and
+    large outputs are placed in two halves by two threads (:func:`_add_events_split_`)."""
     if errs.rate == 0.0 or y.numel() == 0:
         return y
     if not y.is_contiguous():  # (e.g. channels_last): add on a row-major copy
@@ -1145,6 +1154,9 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
         pick = torch.multinomial(probs, n, replacement=True, generator=generator)
         flat.index_add_(0, where, values[pick])
         return y
+    if dev.type == "cpu" and kernels.AVAILABLE:
+        return _add_events_compiled_(
+            y, errs, generator, None if gain is None else (gain.numel(), _fold_table(gain)))
     slots = numel
     # int32 positions where they fit (index_add_ takes them; a 32-bit draw is cheaper)
     itype = torch.int32 if numel < 2**31 else torch.int64
@@ -1156,8 +1168,6 @@ def add_sparse_errors_(y: torch.Tensor, errs: ReadErrors, generator: torch.Gener
         slots = (numel // inner) * pixels.numel()
         fold = (inner, pixels)
     values, probs = _signed_table(errs, y.dtype, dev)
-    if dev.type == "cpu" and kernels.AVAILABLE:
-        return _add_events_compiled_(y, values, probs, errs.rate, generator, fold)
     if dev.type == "cpu" and errs.rate * slots >= NUMPY_MIN_READS:
         split = errs.rate * slots >= SPLIT_MIN_READS and numel >= SPLIT_MIN_SIZE
         return _add_events_split_(y, values, probs, errs.rate, generator, itype, fold,
@@ -1273,54 +1283,62 @@ def _add_events_split_(y: torch.Tensor, values: torch.Tensor, probs: torch.Tenso
     return y
 
 
-def _add_events_compiled_(y: torch.Tensor, values: torch.Tensor, probs: torch.Tensor,
-                          rate: float, generator: torch.Generator | None,
-                          fold: tuple[int, torch.Tensor] | None) -> torch.Tensor:
+def _add_events_compiled_(y: torch.Tensor, errs: ReadErrors,
+                          generator: torch.Generator | None,
+                          fold: tuple[int, np.ndarray] | None) -> torch.Tensor:
     """:func:`add_sparse_errors_`'s wrong reads on a contiguous CPU tensor ``y`` by the
-    compiled kernel (:func:`bplight.numerics.kernels.place_reads`): the reads of each
-    value in each block of the output are one Poisson count from ``generator`` (all
-    counts first, in a fixed order), then each half of the blocks is placed from its own
-    SplitMix64 seed (drawn from ``generator``), two halves by two threads at once where
-    the product has :data:`SPLIT_MIN_READS` expected reads. The result depends on
-    ``generator`` alone, not on the thread count."""
+    compiled kernel (:func:`bplight.numerics.kernels.place_reads`): block by block, the
+    reads of each value are a Poisson count, placed uniformly in the block (``fold =
+    (inner, pixels)``: on rows of ``inner`` pixels, each pixel a slot per entry of
+    ``pixels``). The blocks are placed in one part, or in two halves by two threads at
+    once where the product has :data:`SPLIT_MIN_READS` expected reads; each part from
+    its own seed drawn from ``generator``, so the result depends on ``generator`` alone,
+    not on the thread count."""
     flat = y.view(-1)
     inner, pixels = fold if fold is not None else (1, None)
-    per_row = 1 if pixels is None else pixels.numel()
+    per_row = 1 if pixels is None else pixels.size
     rows = flat.numel() // inner
     per_block = kernels.block_rows(inner)
     nb = -(-rows // per_block)
-    slots = torch.full((nb, 1), float(per_block * per_row), dtype=torch.float64)
-    slots[-1] = float((rows - (nb - 1) * per_block) * per_row)
-    counts = torch.poisson(slots * (probs * rate).to(slots.device), generator=generator)
-    counts = counts.to(torch.int64).numpy()
-    halves = 2 if nb >= 2 and rate * rows * per_row >= SPLIT_MIN_READS else 1
+    values, probs = _signed_table_np(errs)
+    rates = probs * (errs.rate * per_row)  # expected reads of each value per row
+    halves = 2 if nb >= 2 and errs.rate * rows * per_row >= SPLIT_MIN_READS else 1
     bounds = ((0, nb // 2), (nb // 2, nb)) if halves == 2 else ((0, nb),)
-    seeds = [int(torch.randint(2**62, (1,), generator=generator)) for _ in bounds]
-    args = (flat.numpy(), counts, values.numpy(), per_block, inner,
-            None if pixels is None else pixels.numpy())
-    if halves == 1 or torch.get_num_threads() < 2:
-        for seed, blocks in zip(seeds, bounds, strict=True):
-            kernels.place_reads(*args, seed, blocks)
-        return y
-    import threading  # the kernel releases the GIL
-
-    failed: list[BaseException] = []
-
-    def run_other() -> None:
-        try:
-            kernels.place_reads(*args, seeds[1], bounds[1])
-        except BaseException as e:  # re-raised in the caller's thread
-            failed.append(e)
-
-    other = threading.Thread(target=run_other, name="bplight-read-errors")
-    other.start()
-    try:
-        kernels.place_reads(*args, seeds[0], bounds[0])
-    finally:
-        other.join()
-    if failed:
-        raise failed[0]
+    seeds = torch.randint(2**62, (len(bounds),), generator=generator).tolist()
+    args = (flat.numpy(), rates, values.astype(flat.numpy().dtype), per_block, inner, pixels)
+    kernels.in_two_threads(
+        lambda: kernels.place_reads(*args, seeds[0], bounds[0]),
+        None if halves == 1 else lambda: kernels.place_reads(*args, seeds[1], bounds[1]))
     return y
+
+
+def _signed_table_np(errs: ReadErrors) -> tuple[np.ndarray, np.ndarray]:
+    """Values ``±values[c]`` of one wrong read and their probabilities, as numpy arrays
+    (the table itself when its values carry their signs, ``errs.signed``)."""
+    if errs.signed:
+        return errs.values, errs.probs
+    return (np.concatenate([errs.values, -errs.values]),
+            np.concatenate([errs.probs, errs.probs]) / 2.0)
+
+
+_FOLD_TABLES: dict[bytes, np.ndarray] = {}
+
+
+def _fold_table(gain: torch.Tensor) -> np.ndarray:
+    """The pixels of ``gain`` [1, 1, H, W] (square roots of fold counts), each listed as
+    many times as its fold count (int64), kept per gain (a layer's is the same each
+    step)."""
+    g = gain.detach().cpu().reshape(-1)
+    key = g.numpy().tobytes()
+    table = _FOLD_TABLES.get(key)
+    if table is None:
+        folds = g.square().round().to(torch.int64)
+        table = torch.repeat_interleave(torch.arange(folds.numel()), folds).numpy()
+        table.flags.writeable = False
+        if len(_FOLD_TABLES) > 256:
+            _FOLD_TABLES.clear()
+        _FOLD_TABLES[key] = table
+    return table
 
 
 def _signed_table(errs: ReadErrors, dtype: torch.dtype, device: torch.device

@@ -87,17 +87,23 @@ if AVAILABLE:
         return s, m >> _U(32)
 
     @numba.njit(nogil=True, cache=True)
-    def _place(flat, counts, values, block_rows, rows, inner, pix, seed, b0, b1, sink):
-        line = _U(max(1, 64 // flat.itemsize))  # elements per 64-byte cache line
+    def _place(flat, rates, values, block_rows, rows, inner, pix, seed, b0, b1, sink):
+        np.random.seed(np.uint32(seed & _LOW))  # numba's per-thread generator: the counts
         s = _U(seed)
+        line = _U(max(1, 64 // flat.itemsize))  # elements per 64-byte cache line
         n_pix = _U(pix.shape[0])
         width = _U(inner)
+        counts = np.empty(values.shape[0], dtype=np.int64)
         for b in range(b0, b1):
             row0 = b * block_rows
             rows_b = _U(min(block_rows, rows - row0))
+            total = 0
+            for c in range(values.shape[0]):
+                counts[c] = np.random.poisson(rates[c] * float(rows_b))
+                total += counts[c]
             base = _U(row0) * width
             end = base + rows_b * width
-            if _U(counts[b].sum()) * _U(WARM_LINES) >= end - base:
+            if _U(total) * _U(WARM_LINES) >= end - base:
                 # read the block in order first (a line each): its lines come in at
                 # streaming speed, not one cache miss per scattered read
                 acc = flat[base]
@@ -106,7 +112,7 @@ if AVAILABLE:
                 sink[0] += acc
             for c in range(values.shape[0]):
                 v = values[c]
-                todo = counts[b, c]
+                todo = counts[c]
                 while todo > 0:  # each 64-bit draw: two 32-bit halves
                     s, z = _next(s)
                     s, r = _below(s, z >> _U(32), rows_b)
@@ -127,16 +133,18 @@ def block_rows(inner: int) -> int:
     return max(1, BLOCK_ELEMS // inner)
 
 
-def place_reads(flat: np.ndarray, counts: np.ndarray, values: np.ndarray, rows_per_block: int,
+def place_reads(flat: np.ndarray, rates: np.ndarray, values: np.ndarray, rows_per_block: int,
                 inner: int, pix: np.ndarray | None, seed: int, blocks: tuple[int, int]) -> None:
-    """Add to ``flat`` (a contiguous 1-D float array of ``rows`` rows of ``inner``
-    elements), in blocks ``blocks = (first, end)`` of ``rows_per_block`` rows, ``counts[b,
-    c]`` wrong reads of value ``values[c]`` on uniform positions of block ``b`` (with a
-    fold table ``pix``: a uniform row and a pixel drawn from ``pix``), from a SplitMix64
-    stream seeded with ``seed``. Releases the GIL."""
+    """Add to ``flat`` (a contiguous 1-D float array of rows of ``inner`` elements), in
+    blocks ``blocks = (first, end)`` of ``rows_per_block`` rows, wrong reads of each value
+    ``values[c]``: a Poisson(``rates[c]`` × rows of the block) count per block (numba's
+    generator, seeded with the low 32 bits of ``seed``), each read on a uniform row of
+    the block (with a fold table ``pix``: and a pixel drawn from ``pix``, ``rates`` then
+    per row of ``len(pix)`` slots), from a SplitMix64 stream seeded with ``seed``.
+    Releases the GIL."""
     rows = flat.shape[0] // inner
     p = np.empty(0, dtype=np.int64) if pix is None else pix.astype(np.int64, copy=False)
-    _place(flat, counts, values.astype(flat.dtype, copy=False), rows_per_block, rows, inner,
+    _place(flat, rates, values.astype(flat.dtype, copy=False), rows_per_block, rows, inner,
            p, np.uint64(seed % (1 << 64)), blocks[0], blocks[1], np.zeros(1, flat.dtype))
 
 
@@ -223,12 +231,14 @@ def hold_rows(levels: np.ndarray, gain: np.ndarray | None, rows: np.ndarray, sta
 def in_two_threads(first, second) -> None:
     """Run the calls ``first()`` and ``second()`` (kernels that release the GIL) at once,
     ``second`` on a new thread, where torch may use two threads; one after the other
-    otherwise. An exception of either is raised here."""
+    otherwise (``second`` None: ``first`` alone). An exception of either is raised
+    here."""
     import torch
 
-    if torch.get_num_threads() < 2:
+    if torch.get_num_threads() < 2 or second is None:
         first()
-        second()
+        if second is not None:
+            second()
         return
     import threading
 
@@ -288,3 +298,27 @@ def changed_cells(old: np.ndarray, new: np.ndarray, rows: np.ndarray, cells: int
     old_digit = np.empty(size, dtype=np.int64)
     k = _changed_cells(old, new, rows, cells, cell_bits, idx, digit, old_digit)
     return idx[:k], digit[:k], old_digit[:k]
+
+
+if AVAILABLE:
+
+    @numba.njit(nogil=True, cache=True)
+    def _top_slices(flat, stride, count, scale, levels, bits, n, hist):
+        for j in range(count):
+            c = np.rint(abs(np.float64(flat[j * stride])) / scale * levels)
+            if c >= 1.0 and c < np.inf:  # (0, and non-finite codes: slot 0)
+                top = (math.frexp(c)[1] - 1) // bits  # floor(log2 c) // bits
+                hist[min(top, n - 1) + 1] += 1
+            else:
+                hist[0] += 1
+
+
+def top_slice_histogram(flat: np.ndarray, stride: int, count: int, scale: float,
+                        mag_bits: int, bits: int, n: int) -> np.ndarray:
+    """Histogram (length n + 1) of the leading ``bits``-wide slice + 1 of the codes
+    ``rint(|x| / scale × (2^mag_bits - 1))`` (float64) of ``count`` elements
+    ``flat[::stride]``; slot 0 for a zero or non-finite code: what
+    :func:`bplight.numerics.engine.slice_occupancy` counts, without intermediate arrays."""
+    hist = np.zeros(n + 1, dtype=np.int64)
+    _top_slices(flat, stride, count, float(scale), float(2**mag_bits - 1), bits, n, hist)
+    return hist

@@ -307,7 +307,8 @@ class MemristorWriter:
                     found[i] = (rows[part][:k].add_(lo), old_at[part][:k], new_at[part][:k])
 
             second = next((i for i, p in enumerate(pieces) if p[2] >= mid), len(pieces))
-            kernels.in_two_threads(lambda: run(0, second), lambda: run(second, len(pieces)))
+            kernels.in_two_threads(lambda: run(0, second), None if second == len(pieces)
+                                   else lambda: run(second, len(pieces)))
             return new, *(torch.cat(parts) for parts in zip(*found, strict=True))
         inc = self._flat().sub_(held)
         steps = quantize_weights(inc, self.range, self.bits, self.spec.update.rounding,
