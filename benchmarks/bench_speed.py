@@ -6,7 +6,9 @@ threads, measured side by side in one run (interleaved rounds so that machine lo
 affects all variants alike):
 
 * plain PyTorch (FP32);
-* ``fast`` mode (``bplight-16b``), with and without the memristor write;
+* ``fast`` mode (``bplight-16b``), with and without the memristor write, and with it but
+  without the compiled kernels (``bplight.numerics.kernels``: what a machine without
+  numba runs);
 * ``exact`` mode (every pass, chunk and ADC read), timed on fewer steps.
 
 Then VGG-8 on CIFAR-size input (3x32x32, 10 classes) at batch 128, the same way: plain
@@ -47,6 +49,7 @@ from bplight.config import load_spec
 from bplight.models import build_model
 from bplight.numerics import MemristorWriter, convert
 from bplight.numerics import engine as _engine
+from bplight.numerics import kernels as _kernels
 
 
 def _load() -> float | None:
@@ -71,17 +74,23 @@ def _step_fn(model, writer=None, write_times: list[float] | None = None):
     return step
 
 
-def _with_engine(step, name: str, value: float):
-    """``step`` run with the module constant ``bplight.numerics.engine.<name>`` set to
-    ``value`` (restored afterwards)."""
+def _with_engine(step, name: str, value, module=_engine):
+    """``step`` run with the module constant ``<module>.<name>`` (default: of
+    ``bplight.numerics.engine``) set to ``value`` (restored afterwards)."""
     def run(x, y):
-        saved = getattr(_engine, name)
-        setattr(_engine, name, value)
+        saved = getattr(module, name)
+        setattr(module, name, value)
         try:
             step(x, y)
         finally:
-            setattr(_engine, name, saved)
+            setattr(module, name, saved)
     return run
+
+
+def _without_kernels(step):
+    """``step`` with the compiled kernels off (``bplight.numerics.kernels.AVAILABLE``
+    False: the torch/numpy operations of a machine without numba)."""
+    return _with_engine(step, "AVAILABLE", False, _kernels)
 
 
 def _interleaved(variants: dict, x, y, steps: int) -> dict[str, float]:
@@ -116,6 +125,10 @@ def bench_vgg8(batch: int, steps: int, what_if: bool = True) -> dict:
     write_times: list[float] = []
     variants = {"pytorch": _step_fn(base), "fast (no memristor write)": _step_fn(fast),
                 "fast": _step_fn(fast_w, writer, write_times)}
+    if _kernels.AVAILABLE:
+        fast_k = convert(base, spec)
+        variants["fast, without compiled kernels"] = _without_kernels(
+            _step_fn(fast_k, MemristorWriter(fast_k, spec)))
     if what_if:
         fast_t = convert(base, spec)
         variants[f"fast, SPARSE_VAR_TAIL={WHAT_IF_TAIL:g}"] = _with_engine(
@@ -188,6 +201,10 @@ def main() -> None:
         "fast (no memristor write)": _step_fn(fast),
         "fast": _step_fn(fast_w, writer),
     }
+    if _kernels.AVAILABLE:
+        fast_k = convert(base, spec)
+        variants["fast, without compiled kernels"] = _without_kernels(
+            _step_fn(fast_k, MemristorWriter(fast_k, spec)))
     load0 = _load()
     med = _interleaved(variants, x, y, args.steps)
     ex_step = _step_fn(exact)
