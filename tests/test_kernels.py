@@ -40,22 +40,62 @@ def _run_writer(spec, compiled: bool, monkeypatch, steps: int = 4):
 
 
 @pytest.mark.parametrize("variation", [0.0, 0.05])  # device-to-device gains
-def test_compiled_writer_step_equals_the_torch_one_with_nearest_rounding(monkeypatch,
-                                                                         variation):
+@pytest.mark.parametrize("nonlinearity", [0.0, 2.0])  # the fused write / kernels + program
+def test_compiled_writer_step_equals_the_torch_one_without_programming_noise(
+        monkeypatch, variation, nonlinearity):
+    """Nearest rounding, no programming noise: the compiled writer (the fused pass, or,
+    with nonlinear cells, the kernels around :func:`program`) writes what the torch
+    operations write, bit for bit: codes, cell levels, write counts, weights."""
     spec = load_spec("bplight-16b", {"update": {"rounding": "nearest"},
-                                     "memristor": {"device_variation": variation}})
-    assert spec.memristor.programming_noise > 0  # the noise draws stay in step as well
+                                     "memristor": {"device_variation": variation,
+                                                   "programming_noise": 0.0,
+                                                   "nonlinearity": nonlinearity}})
     a, wa = _run_writer(spec, True, monkeypatch)
     b, wb = _run_writer(spec, False, monkeypatch)
+    assert wa._fused() == (nonlinearity == 0.0)
     assert wa.step_writes == wb.step_writes and wa.step_writes[0] > 0
     assert torch.equal(wa.codes, wb.codes)
     assert torch.equal(wa.levels, wb.levels)
+    assert torch.equal(wa._counts, wb._counts)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
     # what the layers hold is what a fresh reading of the cells gives, bit for bit
     lv = wa.levels if wa.gain is None else wa.levels * wa.gain
     fresh = held_weights(lv.flatten(-2), wa.range, wa.bits, wa.cell_bits)
     assert torch.equal(wa.held(), fresh)
+
+
+@pytest.mark.parametrize("exact_extremes", [False, True])
+def test_fused_write_programs_the_same_cells_with_the_programming_noise(monkeypatch,
+                                                                        exact_extremes):
+    """With programming noise the fused write re-programs the cells the torch path does
+    (same codes, counts and written cells: the noise never feeds back into the codes),
+    each written cell off its digit by N(0, sigma²) levels, none at the extreme levels
+    with ``exact_extreme_levels``."""
+    from bplight.devices.memristor import code_digits
+
+    sigma = 0.1
+    spec = load_spec("bplight-16b", {"update": {"rounding": "nearest"},
+                                     "memristor": {"programming_noise": sigma,
+                                                   "exact_extreme_levels": exact_extremes}})
+    _, wa = _run_writer(spec, True, monkeypatch, steps=6)
+    _, wb = _run_writer(spec, False, monkeypatch, steps=6)
+    assert wa._fused()
+    assert wa.step_writes == wb.step_writes
+    assert torch.equal(wa.codes, wb.codes) and torch.equal(wa._counts, wb._counts)
+    digits = code_digits(wa.codes, wa.bits, wa.cell_bits).to(wa.levels.dtype)
+    off = wa.levels - digits
+    written = wa._counts > 0
+    assert torch.equal(off != 0, (wb.levels - digits) != 0)  # the same cells off their digit
+    assert bool((off[~written] == 0).all())  # never written: exactly at the digit
+    top = 2**wa.cell_bits - 1
+    extreme = written & ((digits == 0) | (digits == top))
+    if exact_extremes:
+        assert bool((off[extreme] == 0).all())
+    noisy = off[written & ~extreme] if exact_extremes else off[written]
+    assert noisy.numel() > 300
+    assert float(noisy.std()) == pytest.approx(sigma, rel=0.15)
+    assert abs(float(noisy.mean())) < 4 * sigma / math.sqrt(noisy.numel())
 
 
 def test_compiled_stochastic_rounding_is_unbiased_and_seeded():

@@ -322,3 +322,98 @@ def top_slice_histogram(flat: np.ndarray, stride: int, count: int, scale: float,
     hist = np.zeros(n + 1, dtype=np.int64)
     _top_slices(flat, stride, count, float(scale), float(2**mag_bits - 1), bits, n, hist)
     return hist
+
+
+if AVAILABLE:
+
+    @numba.njit(nogil=True, cache=True)
+    def _write(w, held, w_range, codes, levels, gain, counts, m, stochastic, seed, noise,
+               exact_extremes, cell_bits, sig, inv_m):
+        s = _U(seed)
+        spare, has_spare = 0.0, False  # the polar method's second normal
+        fm = float(m)
+        n = levels.shape[1] // 2
+        mask = (1 << cell_bits) - 1
+        sd = levels.dtype.type(noise)
+        varied = gain.shape[0] > 0
+        changed = 0
+        written = 0
+        for i in range(w.shape[0]):
+            x = min(max((w[i] - held[i]) / w_range * fm, -fm), fm)
+            if stochastic:
+                s, z = _next(s)  # 53 random bits as a float in [0, 1)
+                q = math.floor(x + float(np.int64(z >> _U(11))) * 2.0**-53)
+            else:
+                q = np.int64(np.rint(x))
+            a = codes[i]
+            b = min(max(a + q, -m), m)
+            if b != a:
+                changed += 1
+                for side in range(2):  # "+" cells hold positive codes, "-" negative
+                    ma = (a if a > 0 else 0) if side == 0 else (-a if a < 0 else 0)
+                    mb = (b if b > 0 else 0) if side == 0 else (-b if b < 0 else 0)
+                    for k in range(n):
+                        if (ma ^ mb) >> (cell_bits * k) == 0:
+                            break  # no higher digit of this side changes
+                        da = (ma >> (cell_bits * k)) & mask
+                        db = (mb >> (cell_bits * k)) & mask
+                        if da != db:
+                            j = side * n + k
+                            level = levels.dtype.type(db)
+                            if noise > 0.0 and not (exact_extremes and (db == 0 or db == mask)):
+                                if has_spare:
+                                    normal, has_spare = spare, False
+                                else:  # Marsaglia's polar method: two normals a draw
+                                    r = 0.0
+                                    while r >= 1.0 or r == 0.0:
+                                        s, z = _next(s)
+                                        u = float(np.int64(z >> _U(32))) * 2.0**-31 - 1.0
+                                        v = float(np.int64(z & _LOW)) * 2.0**-31 - 1.0
+                                        r = u * u + v * v
+                                    f = math.sqrt(-2.0 * math.log(r) / r)
+                                    normal, spare, has_spare = u * f, v * f, True
+                                level = level + levels.dtype.type(normal) * sd
+                            levels[i, j] = level
+                            counts[i, j] += 1
+                            written += 1
+                codes[i] = b
+                # what the cells hold now: held_weights' terms, in its order and dtype
+                if varied:
+                    code = levels[i, 0] * gain[i, 0] - levels[i, n] * gain[i, n]
+                    for k in range(1, n):
+                        code = code + (levels[i, k] * gain[i, k]
+                                       - levels[i, n + k] * gain[i, n + k]) * sig[k]
+                else:
+                    code = levels[i, 0] - levels[i, n]
+                    for k in range(1, n):
+                        code = code + (levels[i, k] - levels[i, n + k]) * sig[k]
+                held[i] = code * inv_m[0] * w_range
+            w[i] = held[i]
+        return changed, written
+
+
+def write(w: np.ndarray, held: np.ndarray, w_range: np.floating, codes: np.ndarray,
+          levels: np.ndarray, gain: np.ndarray | None, counts: np.ndarray, bits: int,
+          cell_bits: int, stochastic: bool, noise: float, exact_extremes: bool,
+          seed: int) -> tuple[int, int]:
+    """The memristor writer's whole step for one piece of a layer, in one pass over its
+    weights (the write policy ``changed``, linear cells): each weight's new code (as
+    :func:`requested_codes`); where it changes, each cell whose digit changes is
+    re-programmed to its digit plus N(0, ``noise``²) levels (none at level 0 or the top
+    one with ``exact_extremes``; normals by Marsaglia's polar method from the SplitMix64
+    stream seeded with ``seed``, which also gives the stochastic rounding),
+    its write count raised, the code stored and the held weight recomputed from the
+    cells (:func:`bplight.numerics.update.held_weights`' arithmetic, bit for bit); every
+    weight ``w`` is set to what its cells hold. ``levels``, ``counts`` (and ``gain``, the
+    device gains, or None): [weights, 2 × cells]. Returns (weights whose code changed,
+    cells written). What :func:`bplight.devices.memristor.program` does for those cells,
+    with the noise from another generator."""
+    m = 2 ** (bits - 1) - 1
+    n = levels.shape[1] // 2
+    dt = levels.dtype
+    sig = np.array([2.0 ** (cell_bits * k) for k in range(n)], dtype=dt)
+    g = np.empty((0, levels.shape[1]), dtype=dt) if gain is None else gain
+    changed, written = _write(w, held, w_range, codes, levels, g, counts, m, stochastic,
+                              np.uint64(seed % (1 << 64)), float(noise), exact_extremes,
+                              cell_bits, sig, np.array([1.0 / m], dtype=dt))
+    return int(changed), int(written)

@@ -215,6 +215,8 @@ class MemristorWriter:
         if self.codes is None:
             return 0
         gen = self.generator(self.codes.device)
+        if self._fused():
+            return self._fused_step(gen)
         if self.mixed is None:  # the digital codes plus the increment rounded to the grid
             new, rows, old_at, new_at = self._requested_codes(gen)
         else:  # mixed precision: chi takes the increment, whole grid steps reach the cells
@@ -258,6 +260,72 @@ class MemristorWriter:
         self.step_writes.append(written)
         return written
 
+    def _fused(self) -> bool:
+        """Whether :meth:`step` runs as one compiled pass (:func:`kernels.write`): on the
+        CPU with numba, the plain scheme, write policy ``changed``, linear cells."""
+        return (kernels.AVAILABLE and self.mixed is None and not self.write_all
+                and self.spec.memristor.nonlinearity == 0.0
+                and self.codes.device.type == "cpu" and self._counts is not None
+                and all(layer.weight.is_contiguous() and layer.weight.dtype == self.levels.dtype
+                        for layer in self.layers))
+
+    def _fused_step(self, gen: torch.Generator) -> int:
+        """:meth:`step` as compiled passes over the weights, in two halves on two threads
+        (:func:`kernels.write`; each piece its own seed from ``gen``: the result does not
+        depend on the thread count). The same writes as the torch path, the programming
+        noise from another generator."""
+        mem = self.spec.memristor
+        stochastic = self.spec.update.rounding == "stochastic"
+        held = self.held()
+        per = self.levels.shape[-2] * self.levels.shape[-1]
+        levels = self.levels.view(-1, per).numpy()
+        counts = self._counts.view(-1, per).numpy()
+        gain = None if self.gain is None else self.gain.view(-1, per).numpy()
+        pieces = self._pieces()
+        seeds = torch.randint(2**62, (len(pieces),), generator=gen).tolist()
+        done = [(0, 0)] * len(pieces)
+
+        def run(first: int, end: int) -> None:
+            for i in range(first, end):
+                layer, start, lo, hi = pieces[i]
+                done[i] = kernels.write(
+                    layer.weight.detach().view(-1)[lo - start:hi - start].numpy(),
+                    held[lo:hi].numpy(), layer.w_range.numpy()[()], self.codes[lo:hi].numpy(),
+                    levels[lo:hi], None if gain is None else gain[lo:hi], counts[lo:hi],
+                    self.bits, self.cell_bits, stochastic, mem.programming_noise,
+                    mem.exact_extreme_levels, seeds[i])
+
+        second = self._second_half(pieces)
+        kernels.in_two_threads(lambda: run(0, second), None if second == len(pieces)
+                               else lambda: run(second, len(pieces)))
+        # the codes changed in place (numpy): cached digits and the new-code buffer are stale
+        self._digits, self._digits_version, self._scratch = None, -1, None
+        written = sum(w for _, w in done)
+        self.cells_written += written
+        self.steps += 1
+        self.step_writes.append(written)
+        return written
+
+    def _pieces(self) -> list[tuple[nn.Module, int, int, int]]:
+        """(layer, its first flat index, piece start, piece end): each layer's weights,
+        the one holding the flat midpoint cut there (the halves of the two threads), if
+        the model has :data:`kernels.SPLIT_MIN_WEIGHTS`."""
+        total = self.codes.numel()
+        mid = total // 2 if total >= kernels.SPLIT_MIN_WEIGHTS else total
+        pieces = []
+        for layer, start, end in zip(self.layers, self._starts[:-1], self._starts[1:],
+                                     strict=True):
+            cuts = [start, mid, end] if start < mid < end else [start, end]
+            pieces += [(layer, start, lo, hi) for lo, hi in pairwise(cuts)]
+        return pieces
+
+    def _second_half(self, pieces: list[tuple[nn.Module, int, int, int]]) -> int:
+        """Index of the first piece of the second half (len(pieces): one half)."""
+        total = self.codes.numel()
+        if total < kernels.SPLIT_MIN_WEIGHTS:
+            return len(pieces)
+        return next((i for i, p in enumerate(pieces) if p[2] >= total // 2), len(pieces))
+
     def _requested_codes(self, gen: torch.Generator
                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None,
                                     torch.Tensor | None]:
@@ -281,16 +349,9 @@ class MemristorWriter:
                 self._scratch = (self.codes.clone(), *(torch.empty_like(self.codes)
                                                        for _ in range(3)))
             new, rows, old_at, new_at = self._scratch
-            # each layer's weights, the one holding the flat midpoint cut there: the two
-            # halves run on two threads (each piece its own seed: the same whatever the
+            # two halves on two threads (each piece its own seed: the same whatever the
             # thread count)
-            total = self.codes.numel()
-            mid = total // 2 if total >= kernels.SPLIT_MIN_WEIGHTS else total
-            pieces = []
-            for layer, start, end in zip(self.layers, self._starts[:-1], self._starts[1:],
-                                         strict=True):
-                cuts = [start, mid, end] if start < mid < end else [start, end]
-                pieces += [(layer, start, lo, hi) for lo, hi in pairwise(cuts)]
+            pieces = self._pieces()
             seeds = torch.randint(2**62, (len(pieces),), generator=gen).tolist() \
                 if stochastic else [0] * len(pieces)
             found: list[torch.Tensor | None] = [None] * len(pieces)
@@ -306,7 +367,7 @@ class MemristorWriter:
                         rows[part].numpy(), old_at[part].numpy(), new_at[part].numpy())
                     found[i] = (rows[part][:k].add_(lo), old_at[part][:k], new_at[part][:k])
 
-            second = next((i for i, p in enumerate(pieces) if p[2] >= mid), len(pieces))
+            second = self._second_half(pieces)
             kernels.in_two_threads(lambda: run(0, second), None if second == len(pieces)
                                    else lambda: run(second, len(pieces)))
             return new, *(torch.cat(parts) for parts in zip(*found, strict=True))
