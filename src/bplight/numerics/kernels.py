@@ -306,9 +306,14 @@ if AVAILABLE:
     def _top_slices(flat, stride, count, scale, levels, bits, n, hist):
         for j in range(count):
             c = np.rint(abs(np.float64(flat[j * stride])) / scale * levels)
-            if c >= 1.0 and c < np.inf:  # (0, and non-finite codes: slot 0)
-                top = (math.frexp(c)[1] - 1) // bits  # floor(log2 c) // bits
-                hist[min(top, n - 1) + 1] += 1
+            if c >= 1.0 and c < 9.0e15:  # (0, and non-finite codes: slot 0)
+                code = np.int64(c)
+                top = 0  # the highest slice holding a set bit, capped at the last
+                while top < n - 1 and code >> (bits * (top + 1)) != 0:
+                    top += 1
+                hist[top + 1] += 1
+            elif c < np.inf and c >= 1.0:  # (beyond int64's exact range: the top slice)
+                hist[n] += 1
             else:
                 hist[0] += 1
 
@@ -417,3 +422,4 @@ def write(w: np.ndarray, held: np.ndarray, w_range: np.floating, codes: np.ndarr
                               np.uint64(seed % (1 << 64)), float(noise), exact_extremes,
                               cell_bits, sig, np.array([1.0 / m], dtype=dt))
     return int(changed), int(written)
+
