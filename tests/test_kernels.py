@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import placed_with_thread_counts
 from scipy.special import i0e
 
 from bplight.config import load_spec
@@ -140,16 +141,7 @@ def test_compiled_placement_over_several_blocks(monkeypatch, dtype, folded):
     shape = (53, 37, 4, 4)  # 31,376 elements: 32 blocks (the last of 376 or 368)
     gain = torch.tensor([1.0, 3.0] * 8).reshape(1, 1, 4, 4) if folded else None
     slots = 5.0 if folded else 1.0
-    out = []
-    threads = torch.get_num_threads()
-    try:
-        for n in (1, 2):
-            torch.set_num_threads(n)
-            y = torch.zeros(shape, dtype=dtype)
-            out.append(engine.add_sparse_errors_(y, errs, torch.Generator().manual_seed(3),
-                                                 gain))
-    finally:
-        torch.set_num_threads(threads)
+    out = placed_with_thread_counts(shape, dtype, errs, gain)
     assert torch.equal(out[0], out[1])
     y = out[0].reshape(-1)
     var = slots * errs.var

@@ -39,10 +39,14 @@ def test_tail_leaves_out_the_smallest_amplitudes_and_keeps_the_variance(monkeypa
                                                (True, False)])
 def test_split_placement_has_the_distribution_and_ignores_the_thread_count(monkeypatch, folded,
                                                                            split):
-    """The CPU placement (positions from numpy, classes of many reads added as one
-    scalar each), in two halves by two threads or in one part."""
+    """The CPU placement without the compiled kernel (positions from numpy, classes of
+    many reads added as one scalar each), in two halves by two threads or in one part."""
     import torch
+    from conftest import placed_with_thread_counts
 
+    from bplight.numerics import kernels
+
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
     monkeypatch.setattr(engine, "NUMPY_MIN_READS", 1)
     monkeypatch.setattr(engine, "SCALAR_MIN_READS", 1000)
     monkeypatch.setattr(engine, "SPLIT_MIN_READS", 1 if split else 2**62)
@@ -52,16 +56,7 @@ def test_split_placement_has_the_distribution_and_ignores_the_thread_count(monke
     # fold counts 1 and 9 alternate over the 16 pixels: mean 5 slots per element
     gain = torch.tensor([1.0, 3.0] * 8).reshape(1, 1, 4, 4) if folded else None
     slots = 5.0 if folded else 1.0
-    out = []
-    threads = torch.get_num_threads()
-    try:
-        for n in (1, 2):
-            torch.set_num_threads(n)
-            y = torch.zeros(shape, dtype=torch.float64)
-            out.append(engine.add_sparse_errors_(y, errs, torch.Generator().manual_seed(3),
-                                                 gain))
-    finally:
-        torch.set_num_threads(threads)
+    out = placed_with_thread_counts(shape, torch.float64, errs, gain)
     assert torch.equal(out[0], out[1])
     y = out[0]
     var = slots * errs.var  # rate x E[v^2] per slot

@@ -150,6 +150,20 @@ def place_reads(flat: np.ndarray, rates: np.ndarray, values: np.ndarray, rows_pe
 
 if AVAILABLE:
 
+    @numba.njit
+    def _new_code(s, w, held, w_range, fm, m, code, stochastic):
+        """(stream, the code the optimizer asks for): ``code`` plus the increment ``(w -
+        held) / w_range`` in grid steps (clipped to ±m), rounded stochastically (floor(x
+        + U), 53 random bits of the stream) or to the nearest integer (half to even),
+        clamped to ±m."""
+        x = min(max((w - held) / w_range * fm, -fm), fm)
+        if stochastic:
+            s, z = _next(s)
+            q = math.floor(x + float(np.int64(z >> _U(11))) * 2.0**-53)
+        else:
+            q = np.int64(np.rint(x))
+        return s, min(max(code + q, -m), m)
+
     @numba.njit(nogil=True, cache=True)
     def _requested_codes(w, held, w_range, codes, m, stochastic, seed, new, rows, old_at,
                          new_at):
@@ -157,13 +171,7 @@ if AVAILABLE:
         fm = float(m)
         k = 0
         for i in range(w.shape[0]):
-            x = min(max((w[i] - held[i]) / w_range * fm, -fm), fm)
-            if stochastic:
-                s, z = _next(s)  # 53 random bits as a float in [0, 1)
-                q = math.floor(x + float(np.int64(z >> _U(11))) * 2.0**-53)
-            else:
-                q = np.int64(np.rint(x))
-            c = min(max(codes[i] + q, -m), m)
+            s, c = _new_code(s, w[i], held[i], w_range, fm, m, codes[i], stochastic)
             if c != codes[i]:  # (new holds codes elsewhere: no write)
                 new[i] = c
                 rows[k] = i
@@ -194,21 +202,27 @@ def requested_codes(w: np.ndarray, held: np.ndarray, w_range: np.floating, codes
 
 if AVAILABLE:
 
+    @numba.njit
+    def _held_code(levels, gain, r, sig):
+        """The analog code the cells of weight ``r`` hold: held_weights' terms, in its
+        order and dtype (bit for bit its values)."""
+        n = levels.shape[1] // 2
+        if gain.shape[0]:
+            code = levels[r, 0] * gain[r, 0] - levels[r, n] * gain[r, n]
+            for k in range(1, n):
+                code = code + (levels[r, k] * gain[r, k]
+                               - levels[r, n + k] * gain[r, n + k]) * sig[k]
+        else:
+            code = levels[r, 0] - levels[r, n]
+            for k in range(1, n):
+                code = code + (levels[r, k] - levels[r, n + k]) * sig[k]
+        return code
+
     @numba.njit(nogil=True, cache=True)
     def _hold(levels, gain, rows, start, sig, inv_m, w_range, held, w):
-        n = levels.shape[1] // 2
         for j in range(rows.shape[0]):
             r = rows[j]
-            if gain.shape[0]:
-                code = levels[r, 0] * gain[r, 0] - levels[r, n] * gain[r, n]
-                for k in range(1, n):
-                    code = code + (levels[r, k] * gain[r, k]
-                                   - levels[r, n + k] * gain[r, n + k]) * sig[k]
-            else:
-                code = levels[r, 0] - levels[r, n]
-                for k in range(1, n):
-                    code = code + (levels[r, k] - levels[r, n + k]) * sig[k]
-            h = code * inv_m[0] * w_range[r]
+            h = _held_code(levels, gain, r, sig) * inv_m[0] * w_range[r]
             held[r] = h
             w[r - start] = h
 
@@ -340,18 +354,11 @@ if AVAILABLE:
         n = levels.shape[1] // 2
         mask = (1 << cell_bits) - 1
         sd = levels.dtype.type(noise)
-        varied = gain.shape[0] > 0
         changed = 0
         written = 0
         for i in range(w.shape[0]):
-            x = min(max((w[i] - held[i]) / w_range * fm, -fm), fm)
-            if stochastic:
-                s, z = _next(s)  # 53 random bits as a float in [0, 1)
-                q = math.floor(x + float(np.int64(z >> _U(11))) * 2.0**-53)
-            else:
-                q = np.int64(np.rint(x))
             a = codes[i]
-            b = min(max(a + q, -m), m)
+            s, b = _new_code(s, w[i], held[i], w_range, fm, m, a, stochastic)
             if b != a:
                 changed += 1
                 for side in range(2):  # "+" cells hold positive codes, "-" negative
@@ -382,17 +389,7 @@ if AVAILABLE:
                             counts[i, j] += 1
                             written += 1
                 codes[i] = b
-                # what the cells hold now: held_weights' terms, in its order and dtype
-                if varied:
-                    code = levels[i, 0] * gain[i, 0] - levels[i, n] * gain[i, n]
-                    for k in range(1, n):
-                        code = code + (levels[i, k] * gain[i, k]
-                                       - levels[i, n + k] * gain[i, n + k]) * sig[k]
-                else:
-                    code = levels[i, 0] - levels[i, n]
-                    for k in range(1, n):
-                        code = code + (levels[i, k] - levels[i, n + k]) * sig[k]
-                held[i] = code * inv_m[0] * w_range
+                held[i] = _held_code(levels, gain, i, sig) * inv_m[0] * w_range
             w[i] = held[i]
         return changed, written
 
