@@ -262,16 +262,6 @@ def nonlinear_pulse_levels(levels: torch.Tensor, pulses: torch.Tensor, cell_bits
     return torch.where(pl >= 0, up, down) * top
 
 
-def _compiled(*tensors: torch.Tensor) -> bool:
-    """Whether :func:`program` compares the cells of changed weights with the compiled
-    kernel (:func:`bplight.numerics.kernels.changed_cells`): CPU int64 tensors, numba."""
-    from bplight.numerics import kernels
-
-    return kernels.AVAILABLE and all(
-        t.device.type == "cpu" and t.dtype == torch.int64 and t.is_contiguous()
-        for t in tensors)
-
-
 def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bits: int,
             programming_noise_levels: float = 0.0, nonlinearity: float = 0.0,
             generator: torch.Generator | None = None,
@@ -280,8 +270,7 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
             exact_extremes: bool = False,
             old_digits: torch.Tensor | None = None,
             out: torch.Tensor | None = None, write_all: bool = False,
-            rows: torch.Tensor | None = None, row_codes: tuple[torch.Tensor, torch.Tensor]
-            | None = None, analog: bool = True) -> ProgramResult:
+            rows: torch.Tensor | None = None, analog: bool = True) -> ProgramResult:
     """Write ``new_codes`` over ``old_codes`` into the cells (see the module docstring).
 
     old_codes, new_codes: signed integer codes of the same shape.
@@ -305,8 +294,6 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
     rows: the flat indices (ascending, int64) of the weights whose code changes, when
         the caller has them (:class:`~bplight.numerics.update.MemristorWriter`); only
         their new codes are checked. None: found here.
-    row_codes: ``(old_codes[rows], new_codes[rows])`` when the caller has them (saves
-        gathering them from the whole arrays).
     analog: compute ``ProgramResult.analog_codes`` (one pass over every cell); False:
         None there (a caller that updates the held weights of ``rows`` itself).
 
@@ -323,10 +310,7 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
         raise ValueError(f"old_codes {tuple(old_codes.shape)} and new_codes "
                          f"{tuple(new_codes.shape)} must have the same shape")
     m = max_code(bits)
-    if row_codes is not None and rows is None:
-        raise ValueError("row_codes needs rows")
-    new_rows = None if rows is None else (
-        new_codes.reshape(-1)[rows] if row_codes is None else row_codes[1])
+    new_rows = None if rows is None else new_codes.reshape(-1)[rows]
     checked = new_codes if new_rows is None else new_rows
     if checked.numel() and bool((checked.abs() > m).any()):
         raise ValueError(f"new_codes must lie in [-{m}, {m}] for {bits}-bit weights")
@@ -374,15 +358,6 @@ def program(old_codes: torch.Tensor, new_codes: torch.Tensor, bits: int, cell_bi
                  else old_digits).reshape(-1)
         idx = (new_d != old_d).nonzero().squeeze(1)
         digit, old_digit = new_d[idx], old_d[idx]
-    elif rows is not None and _compiled(old_codes, new_codes, rows):
-        from bplight.numerics import kernels
-
-        old_rows = old_codes.reshape(-1)[rows] if row_codes is None else row_codes[0]
-        if new_rows is None:
-            new_rows = new_codes.reshape(-1)[rows]
-        found = kernels.changed_cells(old_rows.numpy(), new_rows.numpy(), rows.numpy(), n,
-                                      cell_bits)
-        idx, digit, old_digit = (torch.from_numpy(a) for a in found)
     elif rows is not None:
         if new_rows is None:
             new_rows = new_codes.reshape(-1)[rows]

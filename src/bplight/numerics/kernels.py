@@ -148,100 +148,6 @@ def place_reads(flat: np.ndarray, rates: np.ndarray, values: np.ndarray, rows_pe
            p, np.uint64(seed % (1 << 64)), blocks[0], blocks[1], np.zeros(1, flat.dtype))
 
 
-if AVAILABLE:
-
-    @numba.njit
-    def _new_code(s, w, held, w_range, fm, m, code, stochastic):
-        """(stream, the code the optimizer asks for): ``code`` plus the increment ``(w -
-        held) / w_range`` in grid steps (clipped to ±m), rounded stochastically (floor(x
-        + U), 53 random bits of the stream) or to the nearest integer (half to even),
-        clamped to ±m."""
-        x = min(max((w - held) / w_range * fm, -fm), fm)
-        if stochastic:
-            s, z = _next(s)
-            q = math.floor(x + float(np.int64(z >> _U(11))) * 2.0**-53)
-        else:
-            q = np.int64(np.rint(x))
-        return s, min(max(code + q, -m), m)
-
-    @numba.njit(nogil=True, cache=True)
-    def _requested_codes(w, held, w_range, codes, m, stochastic, seed, new, rows, old_at,
-                         new_at):
-        s = _U(seed)
-        fm = float(m)
-        k = 0
-        for i in range(w.shape[0]):
-            s, c = _new_code(s, w[i], held[i], w_range, fm, m, codes[i], stochastic)
-            if c != codes[i]:  # (new holds codes elsewhere: no write)
-                new[i] = c
-                rows[k] = i
-                old_at[k] = codes[i]
-                new_at[k] = c
-                k += 1
-            w[i] = held[i]
-        return s, k
-
-
-def requested_codes(w: np.ndarray, held: np.ndarray, w_range: np.floating, codes: np.ndarray,
-                    m: int, stochastic: bool, seed: int, new: np.ndarray, rows: np.ndarray,
-                    old_at: np.ndarray, new_at: np.ndarray) -> tuple[int, int]:
-    """The memristor writer's step for one layer's flat weights ``w`` (what the optimizer
-    asked for), in one pass: each weight's new code ``clamp(codes + q, -m, m)`` into
-    ``new`` where it differs from ``codes`` (``new`` must hold ``codes`` elsewhere), ``q``
-    the increment ``(w - held) / w_range * m`` (clipped to ±m; ``w_range``
-    the layer's range, a scalar of the weights' dtype) rounded
-    stochastically (floor(x + U), U from a SplitMix64 stream seeded with ``seed``) or to
-    the nearest integer (half to even, as ``torch.round``); the indices whose code
-    changes into ``rows`` (ascending), with their old and new codes into ``old_at`` and
-    ``new_at``; and ``w`` set back to ``held``, the weights the
-    cells hold. Returns (the stream's state for the next layer, how many rows)."""
-    s, k = _requested_codes(w, held, w_range, codes, m, stochastic,
-                            np.uint64(seed % (1 << 64)), new, rows, old_at, new_at)
-    return int(s), int(k)
-
-
-if AVAILABLE:
-
-    @numba.njit
-    def _held_code(levels, gain, r, sig):
-        """The analog code the cells of weight ``r`` hold: held_weights' terms, in its
-        order and dtype (bit for bit its values)."""
-        n = levels.shape[1] // 2
-        if gain.shape[0]:
-            code = levels[r, 0] * gain[r, 0] - levels[r, n] * gain[r, n]
-            for k in range(1, n):
-                code = code + (levels[r, k] * gain[r, k]
-                               - levels[r, n + k] * gain[r, n + k]) * sig[k]
-        else:
-            code = levels[r, 0] - levels[r, n]
-            for k in range(1, n):
-                code = code + (levels[r, k] - levels[r, n + k]) * sig[k]
-        return code
-
-    @numba.njit(nogil=True, cache=True)
-    def _hold(levels, gain, rows, start, sig, inv_m, w_range, held, w):
-        for j in range(rows.shape[0]):
-            r = rows[j]
-            h = _held_code(levels, gain, r, sig) * inv_m[0] * w_range[r]
-            held[r] = h
-            w[r - start] = h
-
-
-def hold_rows(levels: np.ndarray, gain: np.ndarray | None, rows: np.ndarray, start: int,
-              cell_bits: int, max_code: int, w_range: np.ndarray, held: np.ndarray,
-              w: np.ndarray) -> None:
-    """The weights held by the cells of ``rows`` (flat weight indices, all in one layer
-    whose weights ``w`` start at ``start``), from their levels ``levels`` [N, 2 × cells]
-    (times the device gains ``gain`` where given), into ``held[rows]`` and
-    ``w[rows - start]``: :func:`bplight.numerics.update.held_weights`, term by term in
-    its order and its dtype, so bit for bit its values."""
-    dt = levels.dtype
-    n = levels.shape[1] // 2
-    sig = np.array([2.0 ** (cell_bits * k) for k in range(n)], dtype=dt)
-    g = np.empty((0, levels.shape[1]), dtype=dt) if gain is None else gain
-    _hold(levels, g, rows, start, sig, np.array([1.0 / max_code], dtype=dt), w_range, held, w)
-
-
 def in_two_threads(first, second) -> None:
     """Run the calls ``first()`` and ``second()`` (kernels that release the GIL) at once,
     ``second`` on a new thread, where torch may use two threads; one after the other
@@ -277,46 +183,6 @@ def in_two_threads(first, second) -> None:
 if AVAILABLE:
 
     @numba.njit(nogil=True, cache=True)
-    def _changed_cells(old, new, rows, n, cell_bits, idx, digit, old_digit):
-        mask = (1 << cell_bits) - 1
-        per = 2 * n
-        k = 0
-        for j in range(rows.shape[0]):
-            r = rows[j]
-            a, b = old[j], new[j]
-            for side in range(2):
-                # this side's magnitude: the "+" cells hold positive codes, "-" negative
-                ma = (a if a > 0 else 0) if side == 0 else (-a if a < 0 else 0)
-                mb = (b if b > 0 else 0) if side == 0 else (-b if b < 0 else 0)
-                for c in range(n):
-                    da = (ma >> (cell_bits * c)) & mask
-                    db = (mb >> (cell_bits * c)) & mask
-                    if da != db:
-                        idx[k] = r * per + side * n + c
-                        digit[k] = db
-                        old_digit[k] = da
-                        k += 1
-        return k
-
-
-def changed_cells(old: np.ndarray, new: np.ndarray, rows: np.ndarray, cells: int,
-                  cell_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The cells whose digit changes when the weights ``rows`` (flat indices, ascending)
-    go from codes ``old`` to ``new`` (int64, one per row): their flat indices into the cell
-    levels [weights, 2, ``cells``] (ascending), new digits and old digits (int64): what
-    :func:`bplight.devices.memristor.program` compares with :func:`code_digits`, in one
-    pass over those weights."""
-    size = rows.shape[0] * 2 * cells
-    idx = np.empty(size, dtype=np.int64)
-    digit = np.empty(size, dtype=np.int64)
-    old_digit = np.empty(size, dtype=np.int64)
-    k = _changed_cells(old, new, rows, cells, cell_bits, idx, digit, old_digit)
-    return idx[:k], digit[:k], old_digit[:k]
-
-
-if AVAILABLE:
-
-    @numba.njit(nogil=True, cache=True)
     def _top_slices(flat, stride, count, scale, levels, bits, n, hist):
         for j in range(count):
             c = np.rint(abs(np.float64(flat[j * stride])) / scale * levels)
@@ -344,6 +210,38 @@ def top_slice_histogram(flat: np.ndarray, stride: int, count: int, scale: float,
 
 
 if AVAILABLE:
+
+    @numba.njit
+    def _new_code(s, w, held, w_range, fm, m, code, stochastic):
+        """(stream, the code the optimizer asks for): ``code`` plus the increment ``(w -
+        held) / w_range`` in grid steps (clipped to ±m), rounded stochastically (floor(x
+        + U), 53 random bits of the stream) or to the nearest integer (half to even),
+        clamped to ±m."""
+        x = min(max((w - held) / w_range * fm, -fm), fm)
+        if stochastic:
+            s, z = _next(s)
+            q = math.floor(x + float(np.int64(z >> _U(11))) * 2.0**-53)
+        else:
+            q = np.int64(np.rint(x))
+        return s, min(max(code + q, -m), m)
+
+
+
+    @numba.njit
+    def _held_code(levels, gain, r, sig):
+        """The analog code the cells of weight ``r`` hold: held_weights' terms, in its
+        order and dtype (bit for bit its values)."""
+        n = levels.shape[1] // 2
+        if gain.shape[0]:
+            code = levels[r, 0] * gain[r, 0] - levels[r, n] * gain[r, n]
+            for k in range(1, n):
+                code = code + (levels[r, k] * gain[r, k]
+                               - levels[r, n + k] * gain[r, n + k]) * sig[k]
+        else:
+            code = levels[r, 0] - levels[r, n]
+            for k in range(1, n):
+                code = code + (levels[r, k] - levels[r, n + k]) * sig[k]
+        return code
 
     @numba.njit(nogil=True, cache=True)
     def _write(w, held, w_range, codes, levels, gain, counts, m, stochastic, seed, noise,
@@ -400,7 +298,7 @@ def write(w: np.ndarray, held: np.ndarray, w_range: np.floating, codes: np.ndarr
           seed: int) -> tuple[int, int]:
     """The memristor writer's whole step for one piece of a layer, in one pass over its
     weights (the write policy ``changed``, linear cells): each weight's new code (as
-    :func:`requested_codes`); where it changes, each cell whose digit changes is
+    :func:`_new_code`); where it changes, each cell whose digit changes is
     re-programmed to its digit plus N(0, ``noise``²) levels (none at level 0 or the top
     one with ``exact_extremes``; normals by Marsaglia's polar method from the SplitMix64
     stream seeded with ``seed``, which also gives the stochastic rounding),

@@ -81,8 +81,6 @@ class MemristorWriter:
         self.layers = [m for _, m in named]
         self._counts: torch.Tensor | None = None
         self._held: torch.Tensor | None = None  # flat weights the cells hold (None: recompute)
-        self._scratch: tuple[torch.Tensor, torch.Tensor] | None = None  # new codes, rows
-        self._scratch_version = -1  # self.codes._version when the new codes equalled them
         self._attach()
         self.mixed = None  # the chi buffer of update.scheme 'mixed_precision'
         if spec.update.scheme == "mixed_precision" and self.codes is not None:
@@ -218,7 +216,7 @@ class MemristorWriter:
         if self._fused():
             return self._fused_step(gen)
         if self.mixed is None:  # the digital codes plus the increment rounded to the grid
-            new, rows, old_at, new_at = self._requested_codes(gen)
+            new, rows = self._requested_codes(gen)
         else:  # mixed precision: chi takes the increment, whole grid steps reach the cells
             self.mixed.accumulate(self._flat().sub_(self.held()))
             self._restore()  # the layers keep what the cells hold
@@ -228,10 +226,8 @@ class MemristorWriter:
                 return 0
             new = self.mixed.transfer(self.codes)
             rows = (new != self.codes).nonzero().squeeze(1)
-            old_at = new_at = None
         if self.write_all:  # every cell re-programmed: every held weight moves
             rows = torch.arange(new.numel(), device=new.device)
-            old_at = new_at = None
         old_digits = self._digits if self._digits_version == self.codes._version else None
         # (where few weights change code, only theirs are touched: program's docstring)
         res = program(self.codes, new, self.bits, self.cell_bits,
@@ -239,15 +235,12 @@ class MemristorWriter:
                       generator=gen, old_analog=self.levels,
                       exact_extremes=self.spec.memristor.exact_extreme_levels,
                       out=self.levels, write_all=self.write_all, old_digits=old_digits,
-                      rows=rows, analog=False,
-                      row_codes=None if old_at is None else (old_at, new_at))
+                      rows=rows, analog=False)
         if res.known_digits is not None:  # most codes changed: copy them all
             self.codes.copy_(new)
         else:
-            self.codes[rows] = new[rows] if new_at is None else new_at
+            self.codes[rows] = new[rows]
         self._digits, self._digits_version = res.known_digits, self.codes._version
-        if self._scratch is not None and new is self._scratch[0]:
-            self._scratch_version = self.codes._version  # new == codes again
         self._hold(rows)
         written = int(res.cells_written)
         if self.write_all:
@@ -298,8 +291,8 @@ class MemristorWriter:
         second = self._second_half(pieces)
         kernels.in_two_threads(lambda: run(0, second), None if second == len(pieces)
                                else lambda: run(second, len(pieces)))
-        # the codes changed in place (numpy): cached digits and the new-code buffer are stale
-        self._digits, self._digits_version, self._scratch = None, -1, None
+        # the codes changed in place (numpy): the cached digits are stale
+        self._digits, self._digits_version = None, -1
         written = sum(w for _, w in done)
         self.cells_written += written
         self.steps += 1
@@ -326,58 +319,18 @@ class MemristorWriter:
             return len(pieces)
         return next((i for i, p in enumerate(pieces) if p[2] >= total // 2), len(pieces))
 
-    def _requested_codes(self, gen: torch.Generator
-                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None,
-                                    torch.Tensor | None]:
+    def _requested_codes(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """The codes the optimizer's step asks for (the digital codes plus its increment
-        over the held weights, rounded to the grid by ``update.rounding``), the flat
-        indices of the weights whose code changes (ascending) and, from the kernel, their
-        old and new codes (else None); the layers' weights are
-        set back to the held ones. On the CPU with the compiled kernel, one pass per
-        layer (:func:`bplight.numerics.kernels.requested_codes`, stochastic rounding from
-        a SplitMix64 stream seeded by ``gen``); otherwise torch operations on the flat
-        weights (stochastic rounding from ``gen``)."""
+        over the held weights, rounded to the grid by ``update.rounding`` with ``gen``)
+        and the flat indices of the weights whose code changes (ascending); the layers'
+        weights are set back to the held ones."""
         m = max_code(self.bits)
-        stochastic = self.spec.update.rounding == "stochastic"
-        held = self.held()
-        if kernels.AVAILABLE and held.device.type == "cpu" and all(
-                layer.weight.is_contiguous() and layer.weight.dtype == held.dtype
-                for layer in self.layers):
-            # kept buffers (a fresh one of this size faults its pages each step): the new
-            # codes, equal to the codes (the kernel writes those that change), and rows
-            if self._scratch is None or self._scratch_version != self.codes._version:
-                self._scratch = (self.codes.clone(), *(torch.empty_like(self.codes)
-                                                       for _ in range(3)))
-            new, rows, old_at, new_at = self._scratch
-            # two halves on two threads (each piece its own seed: the same whatever the
-            # thread count)
-            pieces = self._pieces()
-            seeds = torch.randint(2**62, (len(pieces),), generator=gen).tolist() \
-                if stochastic else [0] * len(pieces)
-            found: list[torch.Tensor | None] = [None] * len(pieces)
-
-            def run(first: int, end: int) -> None:
-                for i in range(first, end):
-                    layer, start, lo, hi = pieces[i]
-                    part = slice(lo, hi)
-                    _, k = kernels.requested_codes(
-                        layer.weight.detach().view(-1)[lo - start:hi - start].numpy(),
-                        held[part].numpy(), layer.w_range.numpy()[()],
-                        self.codes[part].numpy(), m, stochastic, seeds[i], new[part].numpy(),
-                        rows[part].numpy(), old_at[part].numpy(), new_at[part].numpy())
-                    found[i] = (rows[part][:k].add_(lo), old_at[part][:k], new_at[part][:k])
-
-            second = self._second_half(pieces)
-            kernels.in_two_threads(lambda: run(0, second), None if second == len(pieces)
-                                   else lambda: run(second, len(pieces)))
-            return new, *(torch.cat(parts) for parts in zip(*found, strict=True))
-        inc = self._flat().sub_(held)
+        inc = self._flat().sub_(self.held())
         steps = quantize_weights(inc, self.range, self.bits, self.spec.update.rounding,
                                  generator=gen)
         new = steps.add_(self.codes).clamp_(-m, m)
         self._restore()
-        rows = (new != self.codes).nonzero().squeeze(1)
-        return new, rows, None, None
+        return new, (new != self.codes).nonzero().squeeze(1)
 
     def _restore(self) -> None:
         """Set the layers' weights back to the weights the cells hold."""
@@ -399,16 +352,6 @@ class MemristorWriter:
         bounds = torch.searchsorted(rows, torch.tensor(self._starts, device=rows.device))
         parts = zip(self.layers, self._starts[:-1], bounds[:-1].tolist(), bounds[1:].tolist(),
                     strict=True)
-        if kernels.AVAILABLE and held.device.type == "cpu" and all(
-                layer.weight.is_contiguous() for layer in self.layers):
-            lv = self.levels.view(-1, per).numpy()
-            gain = None if self.gain is None else self.gain.view(-1, per).numpy()
-            for layer, start, a, b in parts:
-                if b > a:
-                    kernels.hold_rows(lv, gain, rows[a:b].numpy(), start, self.cell_bits,
-                                      max_code(self.bits), self.range.numpy(), held.numpy(),
-                                      layer.weight.detach().view(-1).numpy())
-            return
         lv = self.levels.view(-1, per)[rows]
         if self.gain is not None:
             lv = lv * self.gain.view(-1, per)[rows]
