@@ -118,6 +118,38 @@ def test_compiled_stochastic_rounding_is_unbiased_and_seeded():
     assert float(moved.mean()) == pytest.approx(0.3, abs=4 * math.sqrt(0.21 / n))
 
 
+def test_compiled_write_in_tasks_does_not_depend_on_the_thread_count(monkeypatch):
+    """Pieces of 40 weights (several per layer, taken by two threads as each finishes):
+    the same codes, cells, counts and weights with one torch thread and with two."""
+    monkeypatch.setattr(kernels, "WRITE_TASK_WEIGHTS", 40)
+    spec = load_spec("bplight-16b")  # stochastic rounding, programming noise
+    runs = []
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            runs.append(_run_writer(spec, True, monkeypatch, steps=3))
+    finally:
+        torch.set_num_threads(threads)
+    (a, wa), (b, wb) = runs
+    assert len(wa._pieces()) > 4 and wa.step_writes[0] > 0
+    assert wa.step_writes == wb.step_writes
+    for x, y in ((wa.codes, wb.codes), (wa.levels, wb.levels), (wa._counts, wb._counts)):
+        assert torch.equal(x, y)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_top_slice_histogram_of_edge_codes():
+    """Zero and non-finite values: slot 0; codes beyond 64 bits: the top slice; others by
+    their leading slice (2-bit slices, 4 of them: codes 1-3 slice 0, 4-15 slice 1, 16-63
+    slice 2, 64 and beyond slice 3)."""
+    x = np.array([0.0, np.inf, -np.inf, np.nan, 1.0, -3.0, 3.4, 4.0, 15.0, 16.0, 255.0,
+                  256.0, 1e5, 1e30], dtype=np.float64)
+    hist = kernels.top_slice_histogram(x, 1, x.size, 1.0, 1, 2, 4)  # codes = rint(|x|)
+    assert hist.tolist() == [4, 3, 2, 1, 4]
+
+
 def test_held_weights_of_some_rows_equal_those_of_all_bit_for_bit():
     g = torch.Generator().manual_seed(0)
     levels = torch.rand(5000, 8, generator=g) * 15

@@ -1290,10 +1290,11 @@ def _add_events_compiled_(y: torch.Tensor, errs: ReadErrors,
     compiled kernel (:func:`bplight.numerics.kernels.place_reads`): block by block, the
     reads of each value are a Poisson count, placed uniformly in the block (``fold =
     (inner, pixels)``: on rows of ``inner`` pixels, each pixel a slot per entry of
-    ``pixels``). The blocks are placed in one part, or in two halves by two threads at
-    once where the product has :data:`SPLIT_MIN_READS` expected reads; each part from
-    its own seed drawn from ``generator``, so the result depends on ``generator`` alone,
-    not on the thread count."""
+    ``pixels``). The blocks are placed in one task, or, where the product has
+    :data:`SPLIT_MIN_READS` expected reads, in tasks of :data:`kernels.TASK_BLOCKS`
+    blocks that two threads take in turn (:func:`kernels.run_tasks`); each task from its
+    own seed drawn from ``generator``, so the result depends on ``generator`` alone, not
+    on the thread count or timing."""
     flat = y.view(-1)
     inner, pixels = fold if fold is not None else (1, None)
     per_row = 1 if pixels is None else pixels.size
@@ -1302,13 +1303,12 @@ def _add_events_compiled_(y: torch.Tensor, errs: ReadErrors,
     nb = -(-rows // per_block)
     values, probs = _signed_table_np(errs)
     rates = probs * (errs.rate * per_row)  # expected reads of each value per row
-    halves = 2 if nb >= 2 and errs.rate * rows * per_row >= SPLIT_MIN_READS else 1
-    bounds = ((0, nb // 2), (nb // 2, nb)) if halves == 2 else ((0, nb),)
+    step = kernels.TASK_BLOCKS if errs.rate * rows * per_row >= SPLIT_MIN_READS else nb
+    bounds = [(b, min(b + step, nb)) for b in range(0, nb, step)]
     seeds = torch.randint(2**62, (len(bounds),), generator=generator).tolist()
     args = (flat.numpy(), rates, values.astype(flat.numpy().dtype), per_block, inner, pixels)
-    kernels.in_two_threads(
-        lambda: kernels.place_reads(*args, seeds[0], bounds[0]),
-        None if halves == 1 else lambda: kernels.place_reads(*args, seeds[1], bounds[1]))
+    kernels.run_tasks([functools.partial(kernels.place_reads, *args, seed, b)
+                       for seed, b in zip(seeds, bounds, strict=True)])
     return y
 
 

@@ -17,8 +17,9 @@ at random over tens of MB); here one loop draws and adds each read where it land
   reads), from a SplitMix64 stream (Steele, Lea and Flood 2014) seeded by the caller's
   torch generator, bounded without bias by Lemire's multiply-and-reject method (Lemire
   2019, "Fast random integer generation in an interval").
-* **Threads.** ``nogil``: the caller runs two halves of the blocks at once, each with its
-  own seed, so the result does not depend on the thread count.
+* **Threads.** ``nogil``: the caller cuts a large product's blocks into tasks, each with
+  its own seed, that two threads take in turn (:func:`run_tasks`), so the result does
+  not depend on the thread count or on which thread runs which task.
 
 numba is a dependency of bplight; where it cannot be imported (or ``BPLIGHT_NUMBA=0``),
 :data:`AVAILABLE` is False and the engine places the reads with numpy and torch
@@ -27,6 +28,7 @@ operations instead (the same distribution, a different random stream).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -36,6 +38,7 @@ try:  # pragma: no cover - exercised through AVAILABLE
     if os.environ.get("BPLIGHT_NUMBA", "1") == "0":
         raise ImportError("disabled by BPLIGHT_NUMBA=0")
     import numba
+    from numba.cpython.unsafe.numbers import leading_zeros
 except ImportError:  # pragma: no cover
     numba = None
 
@@ -53,10 +56,15 @@ float32) is read in order before its reads are added. Measured on the 2-core Xeo
 32 MiB output, 0.05-1 reads per element: 1.5-4.5 ns per read instead of 2.5-14 ns (the
 scattered additions otherwise each wait on a cache miss)."""
 
-SPLIT_MIN_WEIGHTS = 1 << 18
-"""Weights from which the memristor writer's pass runs as two halves on two threads
-(assumption: a thread's ~0.1 ms start is then small against the ~1 ms pass, at ~5 ns a
-weight measured on the 2-core Xeon)."""
+TASK_BLOCKS = 8
+"""Blocks of :func:`place_reads` per task of a product placed on two threads
+(:func:`run_tasks`): 2^19 output elements, a few hundred thousand reads at most rates
+(~0.1-1 ms), so that the threads share the work evenly however fast each runs."""
+
+WRITE_TASK_WEIGHTS = 1 << 18
+"""Weights per task of the memristor writer's pass (:func:`write`), at most: a model with
+more runs on two threads (:func:`run_tasks`; ~1 ms a task at ~5 ns a weight measured on
+the 2-core Xeon, against a thread's ~0.1 ms start)."""
 
 if AVAILABLE:
     _U = numba.uint64
@@ -150,32 +158,44 @@ def place_reads(flat: np.ndarray, rates: np.ndarray, values: np.ndarray, rows_pe
            p, np.uint64(seed % (1 << 64)), blocks[0], blocks[1], np.zeros(1, flat.dtype))
 
 
-def in_two_threads(first, second) -> None:
-    """Run the calls ``first()`` and ``second()`` (kernels that release the GIL) at once,
-    ``second`` on a new thread, where torch may use two threads; one after the other
-    otherwise (``second`` None: ``first`` alone). An exception of either is raised
-    here."""
+def run_tasks(tasks: list) -> None:
+    """Run the calls ``tasks`` (kernels that release the GIL; each must give the same
+    result whichever thread runs it and in whatever order) on two threads that take
+    them in turn from the list as each finishes its last (the caller's thread and a
+    new one), where torch may use two threads and there are several; one after the
+    other otherwise. An exception of any is raised here, after all have stopped.
+
+    Taking the tasks as they come, not half each, matters on a machine whose cores are
+    all busy: right after a parallel torch operation, PyTorch's OpenMP workers keep
+    spinning for a while (libgomp's ``GOMP_SPINCOUNT``), so a new thread first gets part
+    of a core; with fixed halves the caller waited for it (measured on the 2-core Xeon:
+    a second thread with a fixed half gained almost nothing)."""
     import torch
 
-    if torch.get_num_threads() < 2 or second is None:
-        first()
-        if second is not None:
-            second()
+    if torch.get_num_threads() < 2 or len(tasks) < 2:
+        for task in tasks:
+            task()
         return
+    import itertools
     import threading
 
+    turn = itertools.count()  # next() on it is atomic under the GIL
     failed: list[BaseException] = []
 
-    def other() -> None:
-        try:
-            second()
-        except BaseException as e:  # re-raised in the caller's thread
-            failed.append(e)
+    def work() -> None:
+        for i in turn:
+            if i >= len(tasks) or failed:
+                return
+            try:
+                tasks[i]()
+            except BaseException as e:  # re-raised in the caller's thread
+                failed.append(e)
+                return
 
-    thread = threading.Thread(target=other, name="bplight-kernel")
+    thread = threading.Thread(target=work, name="bplight-kernel")
     thread.start()
     try:
-        first()
+        work()
     finally:
         thread.join()
     if failed:
@@ -185,19 +205,24 @@ def in_two_threads(first, second) -> None:
 if AVAILABLE:
 
     @numba.njit(nogil=True, cache=True)
-    def _top_slices(flat, stride, count, scale, levels, bits, n, hist):
+    def _top_slices(flat, stride, count, scale, levels, slot_of_length, hist):
         for j in range(count):
             c = np.rint(abs(np.float64(flat[j * stride])) / scale * levels)
-            if c >= 1.0 and c < 9.0e15:  # (0, and non-finite codes: slot 0)
+            # the code as a 64-bit integer: beyond int64, all 64 bits set (the top
+            # slice); not finite, 0
+            if c < 9.0e18:
                 code = np.int64(c)
-                top = 0  # the highest slice holding a set bit, capped at the last
-                while top < n - 1 and code >> (bits * (top + 1)) != 0:
-                    top += 1
-                hist[top + 1] += 1
-            elif c < np.inf and c >= 1.0:  # (beyond int64's exact range: the top slice)
-                hist[n] += 1
             else:
-                hist[0] += 1
+                code = np.int64(-1) if c < np.inf else np.int64(0)
+            hist[slot_of_length[64 - leading_zeros(code)]] += 1
+
+
+@functools.lru_cache(maxsize=64)
+def _slot_of_length(bits: int, n: int) -> np.ndarray:
+    """Histogram slot of a code by its bit length L (0 .. 64): its leading slice + 1,
+    (L - 1) // bits + 1 capped at n; 0 for L = 0 (a lookup, not a division per code)."""
+    return np.array([0] + [min((length - 1) // bits, n - 1) + 1 for length in range(1, 65)],
+                    dtype=np.int64)
 
 
 def top_slice_histogram(flat: np.ndarray, stride: int, count: int, scale: float,
@@ -207,7 +232,8 @@ def top_slice_histogram(flat: np.ndarray, stride: int, count: int, scale: float,
     ``flat[::stride]``; slot 0 for a zero or non-finite code: what
     :func:`bplight.numerics.engine.slice_occupancy` counts, without intermediate arrays."""
     hist = np.zeros(n + 1, dtype=np.int64)
-    _top_slices(flat, stride, count, float(scale), float(2**mag_bits - 1), bits, n, hist)
+    _top_slices(flat, stride, count, float(scale), float(2**mag_bits - 1),
+                _slot_of_length(bits, n), hist)
     return hist
 
 

@@ -32,7 +32,7 @@ reference design); weights beyond it saturate.
 
 from __future__ import annotations
 
-from itertools import pairwise
+import functools
 
 import torch
 import torch.nn as nn
@@ -263,10 +263,11 @@ class MemristorWriter:
                         for layer in self.layers))
 
     def _fused_step(self, gen: torch.Generator) -> int:
-        """:meth:`step` as compiled passes over the weights, in two halves on two threads
-        (:func:`kernels.write`; each piece its own seed from ``gen``: the result does not
-        depend on the thread count). The same writes as the torch path, the programming
-        noise from another generator."""
+        """:meth:`step` as compiled passes over the weights (:func:`kernels.write`), in
+        pieces that two threads take in turn where the model has more than one piece's
+        worth (:func:`kernels.run_tasks`; each piece its own seed from ``gen``: the result
+        does not depend on the thread count). The same writes as the torch path, the
+        programming noise from another generator."""
         mem = self.spec.memristor
         stochastic = self.spec.update.rounding == "stochastic"
         held = self.held()
@@ -278,19 +279,21 @@ class MemristorWriter:
         seeds = torch.randint(2**62, (len(pieces),), generator=gen).tolist()
         done = [(0, 0)] * len(pieces)
 
-        def run(first: int, end: int) -> None:
-            for i in range(first, end):
-                layer, start, lo, hi = pieces[i]
-                done[i] = kernels.write(
-                    layer.weight.detach().view(-1)[lo - start:hi - start].numpy(),
-                    held[lo:hi].numpy(), layer.w_range.numpy()[()], self.codes[lo:hi].numpy(),
-                    levels[lo:hi], None if gain is None else gain[lo:hi], counts[lo:hi],
-                    self.bits, self.cell_bits, stochastic, mem.programming_noise,
-                    mem.exact_extreme_levels, seeds[i])
+        def run(i: int) -> None:
+            layer, start, lo, hi = pieces[i]
+            done[i] = kernels.write(
+                layer.weight.detach().view(-1)[lo - start:hi - start].numpy(),
+                held[lo:hi].numpy(), layer.w_range.numpy()[()], self.codes[lo:hi].numpy(),
+                levels[lo:hi], None if gain is None else gain[lo:hi], counts[lo:hi],
+                self.bits, self.cell_bits, stochastic, mem.programming_noise,
+                mem.exact_extreme_levels, seeds[i])
 
-        second = self._second_half(pieces)
-        kernels.in_two_threads(lambda: run(0, second), None if second == len(pieces)
-                               else lambda: run(second, len(pieces)))
+        tasks = [functools.partial(run, i) for i in range(len(pieces))]
+        if self.codes.numel() < kernels.WRITE_TASK_WEIGHTS:  # (a thread would cost more)
+            for task in tasks:
+                task()
+        else:
+            kernels.run_tasks(tasks)
         # the codes changed in place (numpy): the cached digits are stale
         self._digits, self._digits_version = None, -1
         written = sum(w for _, w in done)
@@ -300,24 +303,15 @@ class MemristorWriter:
         return written
 
     def _pieces(self) -> list[tuple[nn.Module, int, int, int]]:
-        """(layer, its first flat index, piece start, piece end): each layer's weights,
-        the one holding the flat midpoint cut there (the halves of the two threads), if
-        the model has :data:`kernels.SPLIT_MIN_WEIGHTS`."""
-        total = self.codes.numel()
-        mid = total // 2 if total >= kernels.SPLIT_MIN_WEIGHTS else total
-        pieces = []
-        for layer, start, end in zip(self.layers, self._starts[:-1], self._starts[1:],
-                                     strict=True):
-            cuts = [start, mid, end] if start < mid < end else [start, end]
-            pieces += [(layer, start, lo, hi) for lo, hi in pairwise(cuts)]
-        return pieces
-
-    def _second_half(self, pieces: list[tuple[nn.Module, int, int, int]]) -> int:
-        """Index of the first piece of the second half (len(pieces): one half)."""
-        total = self.codes.numel()
-        if total < kernels.SPLIT_MIN_WEIGHTS:
-            return len(pieces)
-        return next((i for i, p in enumerate(pieces) if p[2] >= total // 2), len(pieces))
+        """(layer, its first flat index, piece start, piece end): each layer's weights, in
+        pieces of at most :data:`kernels.WRITE_TASK_WEIGHTS` (the tasks of
+        :func:`kernels.run_tasks`; fixed by the sizes alone, so that the result does not
+        depend on the thread count)."""
+        step = kernels.WRITE_TASK_WEIGHTS
+        return [(layer, start, lo, min(lo + step, end))
+                for layer, start, end in zip(self.layers, self._starts[:-1], self._starts[1:],
+                                             strict=True)
+                for lo in range(start, end, step)]
 
     def _requested_codes(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """The codes the optimizer's step asks for (the digital codes plus its increment
