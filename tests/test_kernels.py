@@ -199,3 +199,24 @@ def test_placement_without_the_kernel_has_the_same_distribution(monkeypatch):
         var.append(float(y.var()))
     assert var[0] == pytest.approx(errs.var, rel=0.05)
     assert var[1] == pytest.approx(errs.var, rel=0.05)
+
+
+@pytest.mark.parametrize("sigma", [0.05, 0.13, 0.3, 0.6, 1.5])  # sparse, mixed, Gaussian
+def test_compiled_read_error_table_equals_the_numpy_one(monkeypatch, sigma):
+    """:func:`engine._discrete_read_errors` (16 x 16 pass classes, reads of different
+    spreads) with the compiled sums and with numpy's: the same table of wrong reads and
+    Gaussian part, to rounding."""
+    g = np.random.default_rng(int(sigma * 100))
+    s_read = sigma * (0.5 + g.random((16, 16)))
+    weight, _ = engine._pass_weights(16, 16, 1, 1)
+    out = []
+    for compiled in (True, False):
+        monkeypatch.setattr(kernels, "AVAILABLE", compiled)
+        out.append(engine._discrete_read_errors(s_read, weight, 25))
+    a, b = out
+    assert a.std == pytest.approx(b.std, rel=1e-9, abs=1e-300)
+    assert a.rate == pytest.approx(b.rate, rel=1e-9)
+    if b.rate:
+        np.testing.assert_allclose(a.values, b.values, rtol=1e-12)
+        np.testing.assert_allclose(a.probs, b.probs, rtol=1e-9)
+    assert a.var == pytest.approx(b.var, rel=1e-9)

@@ -558,6 +558,20 @@ def _discrete_read_errors(s_read: np.ndarray, weight: np.ndarray, reads: int) ->
     read's error variance (:func:`bplight.photonics.read_noise.rounded_gaussian_var`'s
     sum) and P(round(n) != 0)."""
     kmax = int(8 * float(s_read.max())) + 2
+    if kernels.AVAILABLE:  # the same sums in one compiled pass
+        values, inverse = _merge_plan(weight.tobytes(), weight.shape, None, kmax)
+        counts = np.zeros(values.size)
+        total, sparse_var = kernels.read_error_classes(
+            np.ascontiguousarray(s_read, dtype=np.float64).reshape(-1), weight.reshape(-1),
+            reads, kmax, inverse, SPARSE_MAX_MEAN, counts)
+        if total == 0.0:
+            return ReadErrors(0.0)
+        values, counts = _kept_reads(values, counts)
+        rate = float(counts.sum())
+        if rate == 0.0:
+            return ReadErrors(math.sqrt(total))
+        return ReadErrors(math.sqrt(max(total - sparse_var, 0.0)), rate, values,
+                          counts / rate)
     half = np.arange(kmax + 1, dtype=np.float64) + 0.5  # k + 1/2, k = 0 .. kmax
     tail = ndtr(-half / np.maximum(s_read, 1e-30)[..., None])  # [ni, nj, kmax + 1]
     p_k = tail[..., :-1] - tail[..., 1:]  # P(round(n) = k), k = 1 .. kmax, per side
@@ -586,16 +600,20 @@ def _discrete_read_errors(s_read: np.ndarray, weight: np.ndarray, reads: int) ->
 
 
 @functools.lru_cache(maxsize=256)
-def _merge_plan(weight: bytes, shape: tuple[int, ...], sparse: bytes, kmax: int
+def _merge_plan(weight: bytes, shape: tuple[int, ...], sparse: bytes | None, kmax: int
                 ) -> tuple[np.ndarray, np.ndarray]:
     """The distinct amplitudes ``sqrt(weight[sparse]) · k`` (k = 1 .. kmax, ascending) of
-    :func:`_discrete_read_errors`'s sparse classes and, per (class, k), the index of its
-    amplitude: the sort :func:`_sparse_table` would do, once per encoding."""
+    :func:`_discrete_read_errors`'s sparse classes (``sparse`` None: of every class) and,
+    per (class, k), the index of its amplitude ([classes, kmax] where ``sparse`` is None):
+    the sort :func:`_sparse_table` would do, once per encoding."""
     w = np.frombuffer(weight, dtype=np.float64).reshape(shape)
-    mask = np.frombuffer(sparse, dtype=bool).reshape(shape)
+    amps = np.sqrt(w.reshape(-1) if sparse is None
+                   else w[np.frombuffer(sparse, dtype=bool).reshape(shape)])
     k = np.arange(1, kmax + 1, dtype=np.float64)
-    values, inverse = np.unique((np.sqrt(w[mask])[:, None] * k[None, :]).reshape(-1),
+    values, inverse = np.unique((amps[:, None] * k[None, :]).reshape(-1),
                                 return_inverse=True)
+    if sparse is None:
+        inverse = inverse.reshape(amps.size, kmax)
     values.flags.writeable = False
     inverse.flags.writeable = False
     return values, inverse
@@ -627,7 +645,12 @@ def _sparse_table(values: np.ndarray, counts: np.ndarray, inverse: np.ndarray | 
     ``benchmarks/bench_speed.py`` measures what it would save."""
     v, inv = (values, inverse) if inverse is not None else np.unique(values,
                                                                      return_inverse=True)
-    c = np.bincount(inv, weights=counts, minlength=v.size)
+    return _kept_reads(v, np.bincount(inv, weights=counts, minlength=v.size))
+
+
+def _kept_reads(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_sparse_table` of distinct ascending amplitudes ``v`` and their expected
+    numbers ``c``: those drawn (``c`` > 0, less the :data:`SPARSE_VAR_TAIL`)."""
     keep = c > 0
     v, c = v[keep], c[keep]
     var = c * v * v

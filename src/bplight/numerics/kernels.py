@@ -217,6 +217,53 @@ if AVAILABLE:
             hist[slot_of_length[64 - leading_zeros(code)]] += 1
 
 
+if AVAILABLE:
+
+    @numba.njit(cache=True)
+    def _read_error_classes(s_read, weight, reads, kmax, inverse, max_mean, counts):
+        pk = np.empty(kmax)
+        total = 0.0
+        sparse = 0.0
+        root_half = math.sqrt(0.5)
+        for c in range(s_read.shape[0]):
+            s = max(s_read[c], 1e-30)
+            prev = 0.5 * math.erfc(0.5 / s * root_half)  # P(n > 1/2)
+            p_wrong = 2.0 * prev
+            var = 0.0
+            pk[:] = 0.0
+            for k in range(1, kmax + 1):
+                tail = 0.5 * math.erfc((k + 0.5) / s * root_half)  # P(n > k + 1/2)
+                pk[k - 1] = prev - tail  # P(round(n) = k)
+                var += k * k * pk[k - 1]
+                prev = tail
+                if tail < 1e-17 and kmax * kmax * tail < 1e-17 * var:
+                    break  # each later P(round(n) = j) < 1e-16 (never drawn), and
+                    # together they add less than var's last bit
+            contrib = reads * weight[c] * 2.0 * var
+            total += contrib
+            if reads * p_wrong <= max_mean:
+                sparse += contrib
+                for k in range(kmax):
+                    if pk[k] >= 1e-16:
+                        counts[inverse[c, k]] += reads * 2.0 * pk[k]
+        return total, sparse
+
+
+def read_error_classes(s_read: np.ndarray, weight: np.ndarray, reads: int, kmax: int,
+                       inverse: np.ndarray, max_mean: float, counts: np.ndarray
+                       ) -> tuple[float, float]:
+    """:func:`bplight.numerics.engine._discrete_read_errors`' sums in one pass over the
+    pass classes c (``s_read``, ``weight``: 1-D): each read's error round(N(0, s_c²)), from
+    the normal tails P(n > k + 1/2) = erfc((k + 1/2) / (s sqrt 2)) / 2, k = 0 .. ``kmax``.
+    Returns the error variance of ``reads`` reads per class weighted by ``weight`` (all
+    classes, and the sparse ones: ``reads`` P(round(n) != 0) <= ``max_mean``) and adds to
+    ``counts[inverse[c, k - 1]]`` a sparse class's expected wrong reads of |error| k
+    (2 ``reads`` P(round(n) = k), where that probability is at least 1e-16)."""
+    total, sparse = _read_error_classes(s_read, weight, float(reads), kmax, inverse,
+                                        float(max_mean), counts)
+    return float(total), float(sparse)
+
+
 @functools.lru_cache(maxsize=64)
 def _slot_of_length(bits: int, n: int) -> np.ndarray:
     """Histogram slot of a code by its bit length L (0 .. 64): its leading slice + 1,
@@ -239,52 +286,59 @@ def top_slice_histogram(flat: np.ndarray, stride: int, count: int, scale: float,
 
 if AVAILABLE:
 
-    @numba.njit
-    def _new_code(s, w, held, w_range, fm, m, code, stochastic):
-        """(stream, the code the optimizer asks for): ``code`` plus the increment ``(w -
-        held) / w_range`` in grid steps (clipped to ±m), rounded stochastically (floor(x
-        + U), 53 random bits of the stream) or to the nearest integer (half to even),
-        clamped to ±m."""
+    @numba.njit(inline="always")
+    def _new_code(key, w, held, w_range, fm, m, code, stochastic):
+        """The code the optimizer asks for: ``code`` plus the increment ``(w - held) /
+        w_range`` in grid steps (clipped to ±m), rounded stochastically (floor(x + U),
+        53 random bits: SplitMix64's output for the counter ``key``) or to the nearest
+        integer (half to even), clamped to ±m."""
         x = min(max((w - held) / w_range * fm, -fm), fm)
         if stochastic:
-            s, z = _next(s)
+            _, z = _next(key)
             q = math.floor(x + float(np.int64(z >> _U(11))) * 2.0**-53)
         else:
             q = np.int64(np.rint(x))
-        return s, min(max(code + q, -m), m)
+        return min(max(code + q, -m), m)
 
 
 
-    @numba.njit
-    def _held_code(levels, gain, r, sig):
-        """The analog code the cells of weight ``r`` hold: held_weights' terms, in its
-        order and dtype (bit for bit its values)."""
-        n = levels.shape[1] // 2
-        if gain.shape[0]:
-            code = levels[r, 0] * gain[r, 0] - levels[r, n] * gain[r, n]
-            for k in range(1, n):
-                code = code + (levels[r, k] * gain[r, k]
-                               - levels[r, n + k] * gain[r, n + k]) * sig[k]
-        else:
-            code = levels[r, 0] - levels[r, n]
-            for k in range(1, n):
-                code = code + (levels[r, k] - levels[r, n + k]) * sig[k]
+    @numba.njit(inline="always")
+    def _held_code(levels, r, sig, n):
+        """The analog code the cells of weight ``r`` hold (``n`` cells a side):
+        held_weights' terms, in its order and dtype (bit for bit its values)."""
+        code = levels[r, 0] - levels[r, n]
+        for k in range(1, n):
+            code = code + (levels[r, k] - levels[r, n + k]) * sig[k]
+        return code
+
+    @numba.njit(inline="always")
+    def _held_code_gain(levels, gain, r, sig, n):
+        """:func:`_held_code` of cells with device gains ``gain``."""
+        code = levels[r, 0] * gain[r, 0] - levels[r, n] * gain[r, n]
+        for k in range(1, n):
+            code = code + (levels[r, k] * gain[r, k]
+                           - levels[r, n + k] * gain[r, n + k]) * sig[k]
         return code
 
     @numba.njit(nogil=True, cache=True)
     def _write(w, held, w_range, codes, levels, gain, counts, m, stochastic, seed, noise,
                exact_extremes, cell_bits, sig, inv_m):
-        s = _U(seed)
+        # two streams: the rounding's uniforms by counter (weight i: SplitMix64 at
+        # seed + i golden gammas), the programming noise's in sequence from another seed
+        base = _U(seed)
+        s = base ^ _U(0x5851F42D4C957F2D)
         spare, has_spare = 0.0, False  # the polar method's second normal
         fm = float(m)
         n = levels.shape[1] // 2
         mask = (1 << cell_bits) - 1
         sd = levels.dtype.type(noise)
+        gained = gain.shape[0] > 0
         changed = 0
         written = 0
         for i in range(w.shape[0]):
             a = codes[i]
-            s, b = _new_code(s, w[i], held[i], w_range, fm, m, a, stochastic)
+            b = _new_code(base + _U(i) * _GOLDEN, w[i], held[i], w_range, fm, m, a,
+                          stochastic)
             if b != a:
                 changed += 1
                 for side in range(2):  # "+" cells hold positive codes, "-" negative
@@ -315,7 +369,10 @@ if AVAILABLE:
                             counts[i, j] += 1
                             written += 1
                 codes[i] = b
-                held[i] = _held_code(levels, gain, i, sig) * inv_m[0] * w_range
+                if gained:
+                    held[i] = _held_code_gain(levels, gain, i, sig, n) * inv_m[0] * w_range
+                else:
+                    held[i] = _held_code(levels, i, sig, n) * inv_m[0] * w_range
             w[i] = held[i]
         return changed, written
 
