@@ -220,3 +220,40 @@ def test_compiled_read_error_table_equals_the_numpy_one(monkeypatch, sigma):
         np.testing.assert_allclose(a.values, b.values, rtol=1e-12)
         np.testing.assert_allclose(a.probs, b.probs, rtol=1e-9)
     assert a.var == pytest.approx(b.var, rel=1e-9)
+
+
+def test_tasks_on_the_openmp_team_equal_those_on_python_threads(monkeypatch):
+    """Where PyTorch's OpenMP runtime is found, the placement and the writer's pieces run
+    on its threads (``GOMP_parallel`` and a compiled callback) and give, bit for bit, what
+    the same tasks give on Python threads."""
+    if kernels.openmp_runtime() is None:
+        pytest.skip("no OpenMP runtime of PyTorch found (not Linux, or BPLIGHT_OMP_TEAM=0)")
+    if torch.get_num_threads() < 2:
+        pytest.skip("torch runs one thread")
+    ran: list[bool] = []
+    on_team = kernels._on_team
+    monkeypatch.setattr(kernels, "_on_team", lambda *a: ran.append(on_team(*a)) or ran[-1])
+    monkeypatch.setattr(kernels, "BLOCK_ELEMS", 1000)
+    monkeypatch.setattr(engine, "SPLIT_MIN_READS", 1)
+    monkeypatch.setattr(kernels, "WRITE_TASK_WEIGHTS", 40)
+    errs = engine.ReadErrors(0.0, 0.8, np.array([1.0, 4.0]), np.array([0.75, 0.25]))
+    gain = torch.tensor([1.0, 3.0] * 8).reshape(1, 1, 4, 4)
+    spec = load_spec("bplight-16b")
+    out = []
+    for team in (True, False):
+        with monkeypatch.context() as mp:
+            if not team:
+                mp.setattr(kernels, "openmp_runtime", lambda: None)
+            placed = [engine.add_sparse_errors_(torch.zeros(53, 37, 4, 4, dtype=dt), errs,
+                                                torch.Generator().manual_seed(3), g)
+                      for dt in (torch.float32, torch.float64) for g in (None, gain)]
+            out.append((placed, _run_writer(spec, True, monkeypatch, steps=3)))
+    assert ran and all(ran)  # (the team ran every time it was asked)
+    (pa, (ma, wa)), (pb, (mb, wb)) = out
+    for x, y in zip(pa, pb, strict=True):
+        assert torch.equal(x, y)
+    assert wa.step_writes == wb.step_writes and wa.step_writes[0] > 0
+    for x, y in ((wa.codes, wb.codes), (wa.levels, wb.levels), (wa._counts, wb._counts)):
+        assert torch.equal(x, y)
+    for x, y in zip(ma.parameters(), mb.parameters(), strict=True):
+        assert torch.equal(x, y)

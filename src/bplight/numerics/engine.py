@@ -1315,9 +1315,9 @@ def _add_events_compiled_(y: torch.Tensor, errs: ReadErrors,
     (inner, pixels)``: on rows of ``inner`` pixels, each pixel a slot per entry of
     ``pixels``). The blocks are placed in one task, or, where the product has
     :data:`SPLIT_MIN_READS` expected reads, in tasks of :data:`kernels.TASK_BLOCKS`
-    blocks that two threads take in turn (:func:`kernels.run_tasks`); each task from its
-    own seed drawn from ``generator``, so the result depends on ``generator`` alone, not
-    on the thread count or timing."""
+    blocks shared by PyTorch's OpenMP threads (:func:`kernels.place_in_tasks`); each
+    task from its own seed drawn from ``generator``, so the result depends on
+    ``generator`` alone, not on the thread count or timing."""
     flat = y.view(-1)
     inner, pixels = fold if fold is not None else (1, None)
     per_row = 1 if pixels is None else pixels.size
@@ -1329,9 +1329,8 @@ def _add_events_compiled_(y: torch.Tensor, errs: ReadErrors,
     step = kernels.TASK_BLOCKS if errs.rate * rows * per_row >= SPLIT_MIN_READS else nb
     bounds = [(b, min(b + step, nb)) for b in range(0, nb, step)]
     seeds = torch.randint(2**62, (len(bounds),), generator=generator).tolist()
-    args = (flat.numpy(), rates, values.astype(flat.numpy().dtype), per_block, inner, pixels)
-    kernels.run_tasks([functools.partial(kernels.place_reads, *args, seed, b)
-                       for seed, b in zip(seeds, bounds, strict=True)])
+    kernels.place_in_tasks(flat.numpy(), rates, values, per_block, inner, pixels, seeds,
+                           bounds)
     return y
 
 

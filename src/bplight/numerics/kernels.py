@@ -61,10 +61,10 @@ TASK_BLOCKS = 8
 (:func:`run_tasks`): 2^19 output elements, a few hundred thousand reads at most rates
 (~0.1-1 ms), so that the threads share the work evenly however fast each runs."""
 
-WRITE_TASK_WEIGHTS = 1 << 18
-"""Weights per task of the memristor writer's pass (:func:`write`), at most: a model with
-more runs on two threads (:func:`run_tasks`; ~1 ms a task at ~5 ns a weight measured on
-the 2-core Xeon, against a thread's ~0.1 ms start)."""
+WRITE_TASK_WEIGHTS = 1 << 14
+"""Weights per piece of the memristor writer's pass (:func:`write_in_tasks`), at most
+(~0.1 ms at ~5 ns a weight measured on the 2-core Xeon: LeNet-5's 61k weights make
+pieces enough for two threads to share them evenly)."""
 
 if AVAILABLE:
     _U = numba.uint64
@@ -403,3 +403,286 @@ def write(w: np.ndarray, held: np.ndarray, w_range: np.floating, codes: np.ndarr
                               cell_bits, sig, np.array([1.0 / m], dtype=dt))
     return int(changed), int(written)
 
+
+
+# --- PyTorch's OpenMP threads ------------------------------------------------------------
+#
+# On a machine whose cores torch keeps busy, a thread of our own barely runs in parallel:
+# after each parallel operation PyTorch's OpenMP workers spin, waiting for the next one
+# (libgomp's GOMP_SPINCOUNT), on the very cores it would need. The kernels' tasks are
+# therefore handed to those workers themselves: ``GOMP_parallel`` (the entry point a
+# compiler emits for ``#pragma omp parallel``, which libgomp, LLVM's libomp and Intel's
+# libiomp5 all export) runs a compiled C callback (a numba ``cfunc``) on the team torch's
+# own operations use, and each thread takes the tasks t = its number, + team size, ...
+# Where the runtime cannot be found (no OpenMP, not Linux, ``BPLIGHT_OMP_TEAM=0``) the
+# tasks run on Python threads (:func:`run_tasks`): the same result, as every task has
+# its own seed and its own part of the output.
+
+TEAM_ENABLED = AVAILABLE and os.environ.get("BPLIGHT_OMP_TEAM", "1") != "0"
+"""Whether tasks may run on PyTorch's OpenMP threads (``BPLIGHT_OMP_TEAM=0``: never)."""
+
+_OPENMP_NAMES = ("libgomp", "libiomp", "libomp")
+
+
+def _openmp_library() -> str | None:
+    """Path of the OpenMP runtime PyTorch runs on, from the libraries this process has
+    loaded (``/proc/self/maps``): the one in torch's own folder, else the only one; None
+    where there is no such list (not Linux) or no single answer."""
+    import torch
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split(maxsplit=5)[5].strip() for line in f
+                     if len(line.split(maxsplit=5)) == 6}
+    except OSError:
+        return None
+    found = sorted(p for p in paths if os.path.basename(p).startswith(_OPENMP_NAMES))
+    torch_dir = os.path.dirname(os.path.realpath(torch.__file__))
+    own = [p for p in found if os.path.realpath(p).startswith(torch_dir + os.sep)]
+    if len(own) == 1:
+        return own[0]
+    return found[0] if len(found) == 1 else None
+
+
+@functools.lru_cache(maxsize=1)
+def openmp_runtime() -> tuple | None:
+    """``(GOMP_parallel, omp_get_thread_num, omp_get_num_threads)`` of PyTorch's OpenMP
+    runtime (ctypes functions), or None where the tasks run on Python threads instead."""
+    if not TEAM_ENABLED:
+        return None
+    import ctypes
+
+    import torch
+
+    if not torch._C.has_openmp or "parallel backend: OpenMP" not in \
+            torch.__config__.parallel_info():
+        return None
+    path = _openmp_library()
+    if path is None:
+        return None
+    try:
+        lib = ctypes.CDLL(path)  # (already loaded: the same handle)
+        parallel, thread_num, num_threads = (lib.GOMP_parallel, lib.omp_get_thread_num,
+                                             lib.omp_get_num_threads)
+    except (OSError, AttributeError):
+        return None
+    parallel.restype = None
+    parallel.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    for fn in (thread_num, num_threads):
+        fn.restype, fn.argtypes = ctypes.c_int, []
+    return parallel, thread_num, num_threads
+
+
+if AVAILABLE:
+    from llvmlite import ir
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _address(typingctx, addr):
+        """The integer ``addr`` as a ``void*`` (for ``numba.carray``)."""
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], cgutils.voidptr_t)
+        return numba.types.voidptr(addr), codegen
+
+    @intrinsic
+    def _call_int(typingctx, addr):
+        """The C function ``int f(void)`` at the integer address ``addr``, called (an
+        OpenMP query: its address comes with the data, so that nothing of this process
+        is compiled into the cached code)."""
+        def codegen(context, builder, signature, args):
+            fn = builder.inttoptr(args[0], ir.FunctionType(ir.IntType(32), []).as_pointer())
+            return builder.sext(builder.call(fn, []), ir.IntType(64))
+        return numba.types.int64(addr), codegen
+
+    @numba.njit(cache=True)
+    def _place_tasks(desc, dt):
+        d = numba.carray(desc, PLACE_FIELDS)
+        flat = numba.carray(_address(d[0]), (d[1],), dt)
+        rates = numba.carray(_address(d[2]), (d[3],), np.float64)
+        values = numba.carray(_address(d[4]), (d[3],), dt)
+        pix = numba.carray(_address(d[8]), (d[9],), np.int64)
+        tasks = numba.carray(_address(d[11]), (d[10], 3), np.int64)
+        sink = np.zeros(1, dtype=dt)
+        for t in range(_call_int(d[12]), d[10], _call_int(d[13])):
+            _place(flat, rates, values, d[5], d[6], d[7], pix, _U(tasks[t, 0]), tasks[t, 1],
+                   tasks[t, 2], sink)
+
+    @numba.njit(cache=True)
+    def _write_tasks(desc, dt):
+        d = numba.carray(desc, WRITE_FIELDS)
+        tasks = numba.carray(_address(d[1]), (d[0], 10), np.int64)
+        ranges = numba.carray(_address(d[2]), (d[3],), dt)
+        cells = d[4]
+        results = numba.carray(_address(d[10]), (d[0], 2), np.int64)
+        sig = numba.carray(_address(d[11]), (cells // 2,), dt)
+        inv_m = numba.carray(_address(d[12]), (1,), dt)
+        noise = numba.carray(_address(d[13]), (1,), np.float64)
+        k, team_size = _call_int(d[14]), _call_int(d[15])
+        total = tasks[d[0] - 1, 9] + tasks[d[0] - 1, 6]
+        lo, hi = total * k // team_size, total * (k + 1) // team_size
+        for t in range(d[0]):
+            if tasks[t, 9] < lo or tasks[t, 9] >= hi:
+                continue  # (a piece belongs to the thread whose share holds its start)
+            n = tasks[t, 6]
+            w = numba.carray(_address(tasks[t, 0]), (n,), dt)
+            held = numba.carray(_address(tasks[t, 1]), (n,), dt)
+            codes = numba.carray(_address(tasks[t, 2]), (n,), np.int64)
+            levels = numba.carray(_address(tasks[t, 3]), (n, cells), dt)
+            gain = numba.carray(_address(tasks[t, 4]), (n if d[5] else 0, cells), dt)
+            counts = numba.carray(_address(tasks[t, 5]), (n, cells), np.int32)
+            changed, written = _write(w, held, ranges[tasks[t, 8]], codes, levels, gain,
+                                      counts, d[6], d[7] != 0, _U(tasks[t, 7]), noise[0],
+                                      d[8] != 0, d[9], sig, inv_m)
+            results[t, 0] = changed
+            results[t, 1] = written
+
+
+# the C callbacks GOMP_parallel runs on each thread: one per kernel and dtype (cached)
+def _team_place_float32(desc):
+    _place_tasks(desc, np.float32)
+
+
+def _team_place_float64(desc):
+    _place_tasks(desc, np.float64)
+
+
+def _team_write_float32(desc):
+    _write_tasks(desc, np.float32)
+
+
+def _team_write_float64(desc):
+    _write_tasks(desc, np.float64)
+
+
+PLACE_FIELDS = 14
+"""Entries of :func:`place_in_tasks`' descriptor (int64): flat's address and length,
+rates' address, values' number, values' address, rows per block, rows, inner, the fold
+table's address and length, the tasks' number and the address of their table (seed,
+first block, end block), and the addresses of ``omp_get_thread_num`` and
+``omp_get_num_threads``. Each thread takes tasks t = its number, + team size, ..."""
+
+WRITE_FIELDS = 16
+"""Entries of :func:`write_in_tasks`' descriptor (int64): the tasks' number and the
+address of their table (addresses of the weights, held weights, codes, levels, gains and
+counts, the length, the seed, the range's index, the weights before it), the ranges'
+address and number, cells per weight, gains present, m, stochastic, exact extremes,
+cell bits, the addresses of the results, the significances, 1 / m and the programming
+noise, and those of ``omp_get_thread_num`` and ``omp_get_num_threads``. Thread k of K
+takes the pieces that start in the k-th K-th of all the weights (pieces differ in size:
+a layer's last is its remainder)."""
+
+
+@functools.cache
+def _team(kind: str, dtype: str):
+    """The C callback (``numba.cfunc``, compiled once and cached on disk) that runs
+    :func:`place_in_tasks`' (``kind`` "place") or :func:`write_in_tasks`' ("write")
+    tasks on an OpenMP thread, for arrays of ``dtype``."""
+    fn = globals()[f"_team_{kind}_{dtype}"]
+    return numba.cfunc(numba.types.void(numba.types.CPointer(numba.types.int64)),
+                       cache=True)(fn)
+
+
+def _omp_addresses() -> list[int]:
+    """Addresses of ``omp_get_thread_num`` and ``omp_get_num_threads`` of the runtime."""
+    import ctypes
+
+    _, thread_num, num_threads = openmp_runtime()
+    return [ctypes.cast(f, ctypes.c_void_p).value for f in (thread_num, num_threads)]
+
+
+def _on_team(team, desc: np.ndarray, tasks: int) -> bool:
+    """Run the ``cfunc`` ``team`` on PyTorch's OpenMP threads (as many as torch uses, at
+    most ``tasks``); False where there is no runtime or a single thread."""
+    import torch
+
+    runtime = openmp_runtime()
+    threads = min(torch.get_num_threads(), tasks)
+    if runtime is None or threads < 2:
+        return False
+    runtime[0](team.address, desc.ctypes.data, threads, 0)  # (releases the GIL)
+    return True
+
+
+def place_in_tasks(flat: np.ndarray, rates: np.ndarray, values: np.ndarray,
+                   rows_per_block: int, inner: int, pix: np.ndarray | None,
+                   seeds: list[int], bounds: list[tuple[int, int]]) -> None:
+    """:func:`place_reads` of each task ``(seeds[i], bounds[i])`` (disjoint blocks): on
+    PyTorch's OpenMP threads where possible, else on Python threads (:func:`run_tasks`);
+    the same result either way."""
+    values = np.ascontiguousarray(values, dtype=flat.dtype)
+    rates = np.ascontiguousarray(rates, dtype=np.float64)
+    p = np.empty(0, dtype=np.int64) if pix is None else np.ascontiguousarray(pix,
+                                                                             dtype=np.int64)
+    if len(bounds) > 1 and flat.flags.c_contiguous and openmp_runtime() is not None:
+        table = np.array([[seed, b0, b1] for seed, (b0, b1) in zip(seeds, bounds,
+                                                                    strict=True)],
+                         dtype=np.int64)  # (seeds below 2^63: the callers' draws)
+        desc = np.array([flat.ctypes.data, flat.size, rates.ctypes.data, rates.size,
+                         values.ctypes.data, rows_per_block, flat.shape[0] // inner, inner,
+                         p.ctypes.data, p.size, len(table), table.ctypes.data,
+                         *_omp_addresses()], dtype=np.int64)
+        if _on_team(_team("place", flat.dtype.name), desc, len(table)):
+            return
+    run_tasks([functools.partial(place_reads, flat, rates, values, rows_per_block, inner,
+                                 p, seed, b) for seed, b in zip(seeds, bounds, strict=True)])
+
+
+WRITE_GROUP_WEIGHTS = 1 << 18
+"""Without the OpenMP team, the writer's pieces run in groups of at least this many
+weights, two threads taking the groups in turn (a model with fewer: one thread; a
+thread's ~0.1 ms start is then small against a group's ~1 ms)."""
+
+
+def write_in_tasks(pieces: list[tuple[np.ndarray, ...]], ranges: np.ndarray, seeds: list[int],
+                   bits: int, cell_bits: int, stochastic: bool, noise: float,
+                   exact_extremes: bool) -> list[tuple[int, int]]:
+    """:func:`write` of each piece ``(w, held, codes, levels, gain or None, counts,
+    range index)`` (disjoint weights; ``ranges``: the layers' ranges, in the levels'
+    dtype) with seed ``seeds[i]``: on PyTorch's OpenMP threads where possible (C-contiguous
+    pieces, int64 codes, int32 counts), else on Python threads in groups of
+    :data:`WRITE_GROUP_WEIGHTS`. Returns each piece's (weights whose code changed, cells
+    written); the same result either way."""
+    dt = pieces[0][3].dtype
+    ranges = np.ascontiguousarray(ranges)
+    fits = ranges.dtype == dt and all(
+        w.dtype == dt and held.dtype == dt and codes.dtype == np.int64
+        and counts.dtype == np.int32 and (gain is None or gain.dtype == dt)
+        and all(a is None or a.flags.c_contiguous for a in (w, held, codes, levels, gain, counts))
+        for w, held, codes, levels, gain, counts, _ in pieces)
+    if len(pieces) > 1 and fits and openmp_runtime() is not None:
+        cells = pieces[0][3].shape[1]
+        empty = np.empty((0, cells), dtype=dt)
+        starts = np.cumsum([0] + [p[0].size for p in pieces[:-1]])
+        table = np.array([[w.ctypes.data, held.ctypes.data, codes.ctypes.data,
+                           levels.ctypes.data, (empty if gain is None else gain).ctypes.data,
+                           counts.ctypes.data, w.size, seed, layer, start]
+                          for (w, held, codes, levels, gain, counts, layer), seed, start
+                          in zip(pieces, seeds, starts, strict=True)], dtype=np.int64)
+        results = np.zeros((len(pieces), 2), dtype=np.int64)
+        m = 2 ** (bits - 1) - 1
+        sig = np.array([2.0 ** (cell_bits * k) for k in range(cells // 2)], dtype=dt)
+        inv_m = np.array([1.0 / m], dtype=dt)
+        noise_a = np.array([noise], dtype=np.float64)
+        desc = np.array([len(table), table.ctypes.data, ranges.ctypes.data, ranges.size,
+                         cells, pieces[0][4] is not None, m, stochastic, exact_extremes,
+                         cell_bits, results.ctypes.data, sig.ctypes.data, inv_m.ctypes.data,
+                         noise_a.ctypes.data, *_omp_addresses()], dtype=np.int64)
+        if _on_team(_team("write", dt.name), desc, len(table)):
+            return [(int(c), int(w)) for c, w in results]
+    done = [(0, 0)] * len(pieces)
+
+    def run(first: int, end: int) -> None:
+        for i in range(first, end):
+            w, held, codes, levels, gain, counts, layer = pieces[i]
+            done[i] = write(w, held, ranges[layer], codes, levels, gain, counts, bits,
+                            cell_bits, stochastic, noise, exact_extremes, seeds[i])
+
+    groups, first, size = [], 0, 0
+    for i, piece in enumerate(pieces):
+        size += piece[0].size
+        if size >= WRITE_GROUP_WEIGHTS or i == len(pieces) - 1:
+            groups.append(functools.partial(run, first, i + 1))
+            first, size = i + 1, 0
+    run_tasks(groups)
+    return done

@@ -32,8 +32,6 @@ reference design); weights beyond it saturate.
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import torch.nn as nn
 
@@ -264,10 +262,10 @@ class MemristorWriter:
 
     def _fused_step(self, gen: torch.Generator) -> int:
         """:meth:`step` as compiled passes over the weights (:func:`kernels.write`), in
-        pieces that two threads take in turn where the model has more than one piece's
-        worth (:func:`kernels.run_tasks`; each piece its own seed from ``gen``: the result
-        does not depend on the thread count). The same writes as the torch path, the
-        programming noise from another generator."""
+        pieces shared by PyTorch's OpenMP threads (:func:`kernels.write_in_tasks`; each
+        piece its own seed from ``gen``: the result does not depend on the thread
+        count). The same writes as the torch path, the programming noise from another
+        generator."""
         mem = self.spec.memristor
         stochastic = self.spec.update.rounding == "stochastic"
         held = self.held()
@@ -277,23 +275,15 @@ class MemristorWriter:
         gain = None if self.gain is None else self.gain.view(-1, per).numpy()
         pieces = self._pieces()
         seeds = torch.randint(2**62, (len(pieces),), generator=gen).tolist()
-        done = [(0, 0)] * len(pieces)
-
-        def run(i: int) -> None:
-            layer, start, lo, hi = pieces[i]
-            done[i] = kernels.write(
-                layer.weight.detach().view(-1)[lo - start:hi - start].numpy(),
-                held[lo:hi].numpy(), layer.w_range.numpy()[()], self.codes[lo:hi].numpy(),
-                levels[lo:hi], None if gain is None else gain[lo:hi], counts[lo:hi],
-                self.bits, self.cell_bits, stochastic, mem.programming_noise,
-                mem.exact_extreme_levels, seeds[i])
-
-        tasks = [functools.partial(run, i) for i in range(len(pieces))]
-        if self.codes.numel() < kernels.WRITE_TASK_WEIGHTS:  # (a thread would cost more)
-            for task in tasks:
-                task()
-        else:
-            kernels.run_tasks(tasks)
+        ranges = torch.stack([layer.w_range.detach().reshape(()) for layer in self.layers])
+        index = {id(layer): i for i, layer in enumerate(self.layers)}
+        done = kernels.write_in_tasks(
+            [(layer.weight.detach().view(-1)[lo - start:hi - start].numpy(),
+              held[lo:hi].numpy(), self.codes[lo:hi].numpy(), levels[lo:hi],
+              None if gain is None else gain[lo:hi], counts[lo:hi], index[id(layer)])
+             for layer, start, lo, hi in pieces],
+            ranges.to(self.levels.dtype).numpy(), seeds, self.bits, self.cell_bits,
+            stochastic, mem.programming_noise, mem.exact_extreme_levels)
         # the codes changed in place (numpy): the cached digits are stale
         self._digits, self._digits_version = None, -1
         written = sum(w for _, w in done)
@@ -305,7 +295,7 @@ class MemristorWriter:
     def _pieces(self) -> list[tuple[nn.Module, int, int, int]]:
         """(layer, its first flat index, piece start, piece end): each layer's weights, in
         pieces of at most :data:`kernels.WRITE_TASK_WEIGHTS` (the tasks of
-        :func:`kernels.run_tasks`; fixed by the sizes alone, so that the result does not
+        :func:`kernels.write_in_tasks`; fixed by the sizes alone, so that the result does not
         depend on the thread count)."""
         step = kernels.WRITE_TASK_WEIGHTS
         return [(layer, start, lo, min(lo + step, end))
