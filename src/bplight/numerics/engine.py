@@ -371,12 +371,8 @@ def slice_occupancy(t: torch.Tensor, scale: torch.Tensor | float, mag_bits: int,
     stride = flat.numel() // max_samples if flat.numel() > max_samples else 1
     if kernels.AVAILABLE and flat.device.type == "cpu" and flat.dtype in (
             torch.float32, torch.float64) and flat.is_contiguous():
-        count = -(-flat.numel() // stride)
-        hist = kernels.top_slice_histogram(flat.numpy(), stride, count, float(scale),
-                                           mag_bits, bits, n) / max(count, 1)
-        at_top = hist[1:]
-        above = np.cumsum(at_top[::-1])[::-1] - at_top
-        return at_top + above * (1.0 - 2.0**-bits)
+        return kernels.slice_occupancy(flat.numpy(), stride, -(-flat.numel() // stride),
+                                       float(scale), mag_bits, bits, n)
     if stride > 1:  # a histogram of 4096 codes: O(1) per product, not O(t)
         flat = flat[::stride]
     # round(|x| / scale * (2^m - 1)) in float64 (in place on one fresh array)

@@ -272,6 +272,29 @@ def _slot_of_length(bits: int, n: int) -> np.ndarray:
                     dtype=np.int64)
 
 
+if AVAILABLE:
+
+    @numba.njit(cache=True)
+    def _occupancy(hist, count, bits):
+        n = hist.shape[0] - 1
+        out = np.empty(n)
+        keep = 1.0 - 2.0**-bits
+        above = 0.0  # the cumulative sum from the top, as np.cumsum(at_top[::-1]) adds
+        for k in range(n - 1, -1, -1):
+            at_top = hist[k + 1] / count
+            above += at_top
+            out[k] = at_top + (above - at_top) * keep
+        return out
+
+
+def slice_occupancy(flat: np.ndarray, stride: int, count: int, scale: float, mag_bits: int,
+                    bits: int, n: int) -> np.ndarray:
+    """:func:`bplight.numerics.engine.slice_occupancy` from :func:`top_slice_histogram`,
+    in the same arithmetic (the same floats)."""
+    hist = top_slice_histogram(flat, stride, count, scale, mag_bits, bits, n)
+    return _occupancy(hist, float(max(count, 1)), bits)
+
+
 def top_slice_histogram(flat: np.ndarray, stride: int, count: int, scale: float,
                         mag_bits: int, bits: int, n: int) -> np.ndarray:
     """Histogram (length n + 1) of the leading ``bits``-wide slice + 1 of the codes
@@ -624,6 +647,10 @@ def place_in_tasks(flat: np.ndarray, rates: np.ndarray, values: np.ndarray,
                          *_omp_addresses()], dtype=np.int64)
         if _on_team(_team("place", flat.dtype.name), desc, len(table)):
             return
+    if len(bounds) == 1:  # (the common small product: straight to the kernel)
+        _place(flat, rates, values, rows_per_block, flat.shape[0] // inner, inner, p,
+               np.uint64(seeds[0]), bounds[0][0], bounds[0][1], np.zeros(1, flat.dtype))
+        return
     run_tasks([functools.partial(place_reads, flat, rates, values, rows_per_block, inner,
                                  p, seed, b) for seed, b in zip(seeds, bounds, strict=True)])
 
